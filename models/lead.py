@@ -1,0 +1,120 @@
+"""The lead (问题线索) and what happens to it: assignments, disposal, outcome, rectification.
+
+The reporter lives in a table of its own (:class:`Reporter`): nothing that builds a
+document or an export for a handling unit joins it (DOMAIN.md §5).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, JSONType, UTCDateTime
+
+
+class Lead(Base):
+    __tablename__ = "leads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The source system's id: the key that makes a second arrival the same lead.
+    external_id: Mapped[str] = mapped_column(String(128), unique=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    domain: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(Text)
+    amount_yuan: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal(0))
+    flags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    subject_name: Mapped[str] = mapped_column(String(100))
+    subject_post: Mapped[str] = mapped_column(String(200))
+    subject_rank: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), index=True)
+
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    # Optimistic concurrency: every move is UPDATE ... WHERE version = expected.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    handling_mode: Mapped[str | None] = mapped_column(String(16))
+    jurisdiction_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+
+
+class Reporter(Base):
+    """The reporter's identity: confidential, seen only by the receiving unit's authorised staff."""
+
+    __tablename__ = "reporters"
+
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Assignment(Base):
+    """A unit's part in handling a lead: the lead unit, a co-unit, a cross or higher unit."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("lead_id", "unit_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    role: Mapped[str] = mapped_column(String(16))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Disposal(Base):
+    """处置方式: talk or letter inquiry, preliminary verification, hold pending, close."""
+
+    __tablename__ = "disposals"
+
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), primary_key=True)
+    method: Mapped[str] = mapped_column(String(32))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str] = mapped_column(String(100))
+    due_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Outcome(Base):
+    """The outcome of DOMAIN.md §2.5 and the people handled, counted on the boards."""
+
+    __tablename__ = "outcomes"
+
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    form: Mapped[int | None] = mapped_column(Integer)  # 四种形态, 1 (lightest) to 4
+    persons_educated: Mapped[int] = mapped_column(Integer, default=0)
+    persons_accountable: Mapped[int] = mapped_column(Integer, default=0)
+    party_sanctions: Mapped[int] = mapped_column(Integer, default=0)
+    government_sanctions: Mapped[int] = mapped_column(Integer, default=0)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Rectification(Base):
+    """整改: a notice with a deadline, the entity's report, the follow-up check, striking off."""
+
+    __tablename__ = "rectifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"))
+    deadline: Mapped[date] = mapped_column(Date)
+    # True when the deadline crosses a year the official calendar does not cover yet.
+    deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    struck_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escalation_step: Mapped[str | None] = mapped_column(String(32))

@@ -1,0 +1,158 @@
+"""Fixtures: real databases (an SQLite file; a fresh PostgreSQL database when a server
+answers), migrated by the same code as `leadflow init`, and the CLI run as a user runs it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from leadflow import migrate
+from models import policy
+from models.base import Base
+from models.database import make_engine, transaction
+from models.inputs import read_organisation
+from models.org_loader import load
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "LEADFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _postgres_reason() -> str | None:
+    try:
+        engine = sa.create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return None
+    except Exception as exc:
+        return f"no PostgreSQL server at {POSTGRES_ADMIN_URL} ({type(exc).__name__}: {exc})"
+
+
+_PG_REASON = _postgres_reason()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    if _PG_REASON:
+        pytest.skip(_PG_REASON)
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"leadflow_t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        from models.database import engine_for
+
+        engine_for.cache_clear()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'leadflow.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    with transaction(engine) as session:
+        policy.install(session, policy.default_policy(), actor="test")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def org_engine(engine: Engine) -> Engine:
+    """The engine with the example organisation (Kunming) loaded."""
+    organisation, locate = read_organisation(EXAMPLES / "kunming.yaml")
+    with transaction(engine) as session:
+        load(session, organisation, source="kunming.yaml", locate=locate, actor="test")
+    return engine
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, for before/after comparisons."""
+    out = {}
+    with engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            rows = connection.execute(sa.select(table)).all()
+            out[table.name] = sorted((tuple(r) for r in rows), key=repr)
+        out["alembic_version"] = connection.exec_driver_sql(
+            "SELECT version_num FROM alembic_version"
+        ).all()
+    return out
+
+
+@dataclass
+class Ran:
+    code: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Cli:
+    """The `leadflow` command, run in a subprocess exactly as a user would."""
+
+    cwd: Path
+    env: dict[str, str]
+
+    def __call__(self, *args: str | Path, check: int | None = None) -> Ran:
+        done = subprocess.run(
+            [sys.executable, "-c", "from leadflow.cli import main; main()", *map(str, args)],
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        ran = Ran(done.returncode, done.stdout, done.stderr)
+        if check is not None:
+            assert ran.code == check, f"exit {ran.code}, wanted {check}\n{ran.stderr}"
+        return ran
+
+
+@pytest.fixture
+def cli(tmp_path: Path, db_url: str) -> Cli:
+    env = {
+        **os.environ,
+        "LEADFLOW_DATABASE_URL": db_url,
+        "LEADFLOW_OUTPUT_DIR": str(tmp_path / "output"),
+        "LEADFLOW_ACTOR": "测试员",
+        "COLUMNS": "200",
+    }
+    return Cli(cwd=tmp_path, env=env)
+
+
+@pytest.fixture
+def sqlite_cli(tmp_path: Path) -> Cli:
+    """The CLI on an SQLite file only, for tests about the embedded default."""
+    env = {
+        **os.environ,
+        "LEADFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'leadflow.db'}",
+        "LEADFLOW_OUTPUT_DIR": str(tmp_path / "output"),
+        "LEADFLOW_ACTOR": "测试员",
+        "COLUMNS": "200",
+    }
+    return Cli(cwd=tmp_path, env=env)

@@ -1,0 +1,128 @@
+"""Reading input files: each problem placed at its file, line and field; no database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from models.errors import BadInput, Problem
+from models.inputs import read_jsonl, read_lead, read_organisation, read_returns
+from models.schemas import LeadIn
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def problems_of(call, *args) -> list[Problem]:
+    with pytest.raises(BadInput) as bad:
+        call(*args)
+    return bad.value.problems
+
+
+def test_examples_are_valid() -> None:
+    organisation, _ = read_organisation(EXAMPLES / "kunming.yaml")
+    assert len(organisation.unit_groups) == 7
+    assert all(len(g.members) == 7 for g in organisation.unit_groups)
+    assert len(organisation.people) >= 100
+    leads = list(read_jsonl(EXAMPLES / "leads.jsonl", LeadIn))
+    assert leads and not [x for x in leads if isinstance(x, Problem)]
+    items = [x.item for x in leads]
+    assert {i.source for i in items} == set(type(items[0].source))
+    assert {i.subject.rank for i in items} == set(type(items[0].subject.rank))
+    assert {f for i in items for f in i.flags} == set(type(items[1].flags[0]))
+    assert read_lead(EXAMPLES / "lead.json").external_id == "KM-2026-000102"
+
+
+def test_lead_field_problems_name_their_lines(tmp_path: Path) -> None:
+    path = tmp_path / "lead.json"
+    lead = json.loads((EXAMPLES / "lead.json").read_text())
+    lead["amount_yuan"] = "lots"
+    del lead["summary"]
+    path.write_text(json.dumps(lead, ensure_ascii=False, indent=2))
+    found = {p.field: p for p in problems_of(read_lead, path)}
+    assert set(found) == {"amount_yuan", "summary"}
+    lines = path.read_text().splitlines()
+    assert '"amount_yuan"' in lines[found["amount_yuan"].line - 1]
+    assert all(p.source == str(path) for p in found.values())
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [('{"external_id": "x",\n  "source": }', 2, "not valid JSON"), ("", 1, "not valid JSON")],
+)
+def test_broken_json(tmp_path: Path, text: str, line: int, reason: str) -> None:
+    path = tmp_path / "lead.json"
+    path.write_text(text)
+    [problem] = problems_of(read_lead, path)
+    assert (problem.line, reason in problem.reason) == (line, True)
+
+
+def test_missing_and_undecodable_files(tmp_path: Path) -> None:
+    assert "no such file" in problems_of(read_lead, tmp_path / "nope.json")[0].reason
+    (tmp_path / "latin.json").write_bytes(b'{"a": "\xe9"}')
+    assert "not UTF-8" in problems_of(read_lead, tmp_path / "latin.json")[0].reason
+
+
+def test_jsonl_reports_each_bad_line_and_keeps_good_ones(tmp_path: Path) -> None:
+    good = (EXAMPLES / "leads.jsonl").read_text().splitlines()[:3]
+    path = tmp_path / "leads.jsonl"
+    path.write_text("\n".join([good[0], "{broken", good[1], '{"external_id": "x"}', good[2]]))
+    out = list(read_jsonl(path, LeadIn))
+    bad = [x for x in out if isinstance(x, Problem)]
+    assert [p.line for p in bad] == [2, 4]
+    assert [x.line for x in out if not isinstance(x, Problem)] == [1, 3, 5]
+
+
+def test_yaml_problems_name_line_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(
+        "units:\n"
+        "  - {code: O1, name: 第一监督检查室, kind: inspection_office}\n"
+        "  - code: R03\n"
+        "    name: 驻市教育局纪检监察组\n"
+        "    kind: resident_grup\n"
+    )
+    [problem] = problems_of(read_organisation, path)
+    assert (problem.line, problem.field) == (5, "units[1].kind")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [("units:\n  - {code: O1\n", 3), ("units: [\n", 2), ("units:\n\t- x\n", 2)],
+)
+def test_broken_yaml(tmp_path: Path, text: str, line: int) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(text)
+    [problem] = problems_of(read_organisation, path)
+    assert problem.line == line
+
+
+def test_yaml_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(levels) + "\n")
+    [problem] = problems_of(read_organisation, path)
+    assert "expands to more than" in problem.reason
+
+
+def test_deep_nesting_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text("units: " + "[" * 5000 + "]" * 5000 + "\n")
+    [problem] = problems_of(read_organisation, path)
+    assert "nested" in problem.reason
+
+
+def test_returns_csv(tmp_path: Path) -> None:
+    path = tmp_path / "returns.csv"
+    path.write_text("period,unit,indicator,value\n2026-09,R03,leads_received,4\n")
+    [row] = read_returns(path)
+    assert (row.line, row.item.value) == (2, 4)
+    path.write_text("period,unit,value\n")
+    assert problems_of(read_returns, path)[0].line == 1
+    path.write_text("period,unit,indicator,value\n2026-09,R03,leads_received\n2026-9,R03,x,-1\n")
+    found = problems_of(read_returns, path)
+    assert [(p.line, p.field) for p in found] == [(2, None), (3, "period"), (3, "value")]
+    path.write_text('period,unit,indicator,value\n"2026-09,R03,x,1\n')
+    assert "CSV" in problems_of(read_returns, path)[0].reason or problems_of(read_returns, path)
