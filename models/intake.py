@@ -61,14 +61,15 @@ def register(session: Session, arrivals: Sequence[Arrival], *, actor: str) -> In
         session.execute(select(Entity.code, Entity.id).where(Entity.code.in_(codes))).all()
     )
 
-    receipts: list[Receipt] = []
+    # (external_id, duplicate) in arrival order; ids are known once the new rows exist.
+    order: list[tuple[str, bool]] = []
     problems: list[Problem] = []
     fresh: list[Arrival] = []
     seen: set[str] = set()
     for arrival in arrivals:
         lead = arrival.lead
         if lead.external_id in known:
-            receipts.append(Receipt(lead.external_id, known[lead.external_id], True))
+            order.append((lead.external_id, True))
             continue
         if lead.subject.entity not in entities:
             problems.append(
@@ -80,14 +81,21 @@ def register(session: Session, arrivals: Sequence[Arrival], *, actor: str) -> In
                 )
             )
             continue
-        if lead.external_id in seen:
-            receipts.append(Receipt(lead.external_id, -1, True))
+        duplicate = lead.external_id in seen
+        order.append((lead.external_id, duplicate))
+        if duplicate:
             continue
         seen.add(lead.external_id)
         fresh.append(arrival)
-    if not fresh:
-        return IntakeResult(_resolve(receipts, known), problems)
+    if fresh:
+        known.update(_insert(session, fresh, entities, actor))
+    return IntakeResult([Receipt(e, known[e], dup) for e, dup in order], problems)
 
+
+def _insert(
+    session: Session, fresh: list[Arrival], entities: dict[str, int], actor: str
+) -> dict[str, int]:
+    """Insert the new leads, their reporters and their receipt events; their ids by external id."""
     now = utcnow()
     rows = [
         {
@@ -150,14 +158,4 @@ def register(session: Session, arrivals: Sequence[Arrival], *, actor: str) -> In
         ],
         at=now,
     )
-    known.update({a.lead.external_id: lead_id for lead_id, a in zip(new_ids, fresh, strict=True)})
-    receipts.extend(Receipt(a.lead.external_id, known[a.lead.external_id], False) for a in fresh)
-    return IntakeResult(_resolve(receipts, known), problems)
-
-
-def _resolve(receipts: list[Receipt], known: dict[str, int]) -> list[Receipt]:
-    """Duplicates within one batch learn the id their first copy was given."""
-    return [
-        r if r.lead_id != -1 else Receipt(r.external_id, known[r.external_id], True)
-        for r in receipts
-    ]
+    return {a.lead.external_id: lead_id for lead_id, a in zip(new_ids, fresh, strict=True)}

@@ -108,13 +108,14 @@ def perform(
     if row is None:
         raise NotFound(f"no lead with id {lead_id}")
     state, version = row
-    step = check_move(state, move)
+    # A stale view is reported as such first: what the actor decided on is no longer true.
     if expected_version is not None and expected_version != version:
         raise Conflict(
             f"lead {lead_id} was changed by someone else (you saw version {expected_version}, "
             f"it is now version {version}, state '{state}'); reload and decide again"
         )
-    seen = version if expected_version is None else expected_version
+    step = check_move(state, move)
+    seen = version
     result = session.execute(
         update(Lead)
         .where(Lead.id == lead_id, Lead.version == seen)

@@ -194,7 +194,7 @@ def load(
             {"code": g.code, "name": g.name},
         )
         members = [units[m] for m in g.members]
-        if [m.code for m in row.members] != [m.code for m in members]:
+        if {m.code for m in row.members} != {m.code for m in members}:
             row.members = members
             if g.code in groups:
                 report.count("unit_groups", created=False)
