@@ -25,7 +25,7 @@ from sqlalchemy import Engine, select
 
 from leadflow import migrate
 from leadflow.settings import get_settings
-from models import audit, intake, org_loader, policy, returns
+from models import audit, intake, lifecycle, org_loader, policy, returns
 from models.database import engine_for, transaction
 from models.errors import BadInput, LeadFlowError, NotFound, Problem
 from models.inputs import Numbered, read_jsonl, read_lead, read_organisation, read_returns
@@ -212,6 +212,45 @@ def lead_import(
     )
     if rejected:
         raise typer.Exit(2)
+
+
+@lead_app.command("move")
+def lead_move(
+    lead_ref: Annotated[str, typer.Argument(metavar="LEAD_ID", help="Id or external id.")],
+    move: Annotated[str, typer.Argument(help="A move of the lifecycle table, e.g. triage.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why: kept in the audit trail.")],
+    version: Annotated[
+        int | None, typer.Option("--version", help="The version you saw; refused if stale.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Move a lead through the lifecycle's one door (DOMAIN.md §2); refused moves exit 1."""
+    if not reason.strip():
+        raise BadInput([Problem("--reason", "a move needs a reason for the audit trail")])
+    with transaction(_engine()) as session:
+        lead_id = _find_lead(session, lead_ref).id
+        moved = lifecycle.perform(
+            session,
+            lead_id=lead_id,
+            move=move,
+            actor=_actor(),
+            reason=reason,
+            expected_version=version,
+        )
+    err.print(
+        f"lead {lead_id}: {moved.move.source} → {moved.move.target} ({moved.move.term}), "
+        f"version {moved.version}"
+    )
+    _emit(
+        {
+            "lead_id": lead_id,
+            "move": move,
+            "state": moved.move.target.value,
+            "version": moved.version,
+            "audit_seq": moved.audit_seq,
+        },
+        as_json,
+    )
 
 
 @stats_app.command("import")

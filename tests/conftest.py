@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from leadflow import migrate
 from models import policy
-from models.base import Base
+from models.tables import metadata
 from models.database import make_engine, transaction
 from models.inputs import read_organisation
 from models.org_loader import load
@@ -95,7 +95,7 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every table, for before/after comparisons."""
     out = {}
     with engine.connect() as connection:
-        for table in Base.metadata.sorted_tables:
+        for table in metadata.sorted_tables:
             rows = connection.execute(sa.select(table)).all()
             out[table.name] = sorted((tuple(r) for r in rows), key=repr)
         out["alembic_version"] = connection.exec_driver_sql(
