@@ -18,10 +18,10 @@ from sqlalchemy import Engine
 
 from leadflow import migrate
 from models import policy
-from models.tables import metadata
 from models.database import make_engine, transaction
 from models.inputs import read_organisation
 from models.org_loader import load
+from models.tables import metadata
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
