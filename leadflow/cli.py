@@ -291,11 +291,12 @@ def audit_show(
             "version": lead.version,
         }
     table = Table(title=f"lead {lead.id} ({lead.external_id}) — {lead.state}")
-    for column in ("seq", "at", "who", "what", "why", "state"):
-        table.add_column(column)
+    for column in ("seq", "at (UTC)", "who", "what", "why", "state"):
+        table.add_column(column, no_wrap=column != "why")
     for e in events:
         moved = f"{e['state_before'] or ''} → {e['state_after']}" if e["state_after"] else ""
-        table.add_row(str(e["seq"]), e["at"], e["actor"], e["action"], e["reason"], moved)
+        when = e["at"][:19].replace("T", " ")
+        table.add_row(str(e["seq"]), when, e["actor"], e["action"], e["reason"], moved)
     err.print(table)
     _emit({**head, "events": events}, as_json)
 
