@@ -5,7 +5,7 @@ Loading the same file twice changes nothing and records nothing the second time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,6 +140,29 @@ def _upsert(
     return existing
 
 
+def _sync(
+    session: Session,
+    report: LoadReport,
+    section: str,
+    model: type[Any],
+    items: Sequence[Any],
+    values: Callable[[Any], dict[str, Any]],
+) -> dict[str, Any]:
+    """Create or update ``model`` rows keyed by code; all rows of the table by code."""
+    rows = {row.code: row for row in session.scalars(select(model))}
+    for item in items:
+        rows[item.code] = _upsert(
+            session,
+            report,
+            section,
+            rows.get(item.code),
+            model,
+            {"code": item.code, **values(item)},
+        )
+    session.flush()
+    return rows
+
+
 def load(
     session: Session, org: OrganisationIn, *, source: str, locate: Locate, actor: str
 ) -> LoadReport:
@@ -148,12 +171,7 @@ def load(
     _check(session, org, source, locate)
     report = LoadReport()
 
-    zones = {z.code: z for z in session.scalars(select(Zone))}
-    for z in org.zones:
-        zones[z.code] = _upsert(
-            session, report, "zones", zones.get(z.code), Zone, {"code": z.code, "name": z.name}
-        )
-    session.flush()
+    zones = _sync(session, report, "zones", Zone, org.zones, lambda z: {"name": z.name})
 
     def zone_id(code: str | None) -> int | None:
         return None if code is None else zones[code].id
@@ -161,19 +179,17 @@ def load(
     def unit_id(code: str | None) -> int | None:
         return None if code is None else units[code].id
 
-    units = {u.code: u for u in session.scalars(select(Unit))}
-    new_units = {u.code for u in org.units} - units.keys()
-    for u in org.units:  # first pass: every unit exists, so references between them resolve
-        units[u.code] = _upsert(
-            session,
-            report,
-            "units",
-            units.get(u.code),
-            Unit,
-            {"code": u.code, "name": u.name, "kind": u.kind.value, "zone_id": zone_id(u.zone)},
-        )
-    session.flush()
-    for u in org.units:  # second pass: references; a unit created above is not also "updated"
+    new_units = {u.code for u in org.units} - set(session.scalars(select(Unit.code)))
+    # First pass: every unit exists, so the references between units resolve in the second.
+    units = _sync(
+        session,
+        report,
+        "units",
+        Unit,
+        org.units,
+        lambda u: {"name": u.name, "kind": u.kind.value, "zone_id": zone_id(u.zone)},
+    )
+    for u in org.units:  # a unit created above is not also counted as "updated"
         _upsert(
             session,
             LoadReport() if u.code in new_units else report,
@@ -183,57 +199,44 @@ def load(
             {"office_id": unit_id(u.office), "parent_id": unit_id(u.parent)},
         )
 
-    groups = {g.code: g for g in session.scalars(select(UnitGroup))}
+    new_groups = {g.code for g in org.unit_groups} - set(session.scalars(select(UnitGroup.code)))
+    groups = _sync(
+        session, report, "unit_groups", UnitGroup, org.unit_groups, lambda g: {"name": g.name}
+    )
     for g in org.unit_groups:
-        row = _upsert(
-            session,
-            report,
-            "unit_groups",
-            groups.get(g.code),
-            UnitGroup,
-            {"code": g.code, "name": g.name},
-        )
         members = [units[m] for m in g.members]
-        if {m.code for m in row.members} != {m.code for m in members}:
-            row.members = members
-            if g.code in groups:
+        if {m.code for m in groups[g.code].members} != set(g.members):
+            groups[g.code].members = members
+            if g.code not in new_groups:
                 report.count("unit_groups", created=False)
 
-    entities = {e.code: e for e in session.scalars(select(Entity))}
-    for e in org.entities:
-        entities[e.code] = _upsert(
-            session,
-            report,
-            "entities",
-            entities.get(e.code),
-            Entity,
-            {
-                "code": e.code,
-                "name": e.name,
-                "county_id": unit_id(e.county),
-                "supervised_by_id": unit_id(e.supervised_by),
-                "zone_id": zone_id(e.zone),
-            },
-        )
-
-    people = {p.code: p for p in session.scalars(select(Person))}
-    for p in org.people:
-        people[p.code] = _upsert(
-            session,
-            report,
-            "people",
-            people.get(p.code),
-            Person,
-            {
-                "code": p.code,
-                "name": p.name,
-                "home_unit_id": unit_id(p.home_unit),
-                "home_entity_id": None if p.home_entity is None else entities[p.home_entity].id,
-                "expertise": list(p.expertise),
-                "active": p.active,
-            },
-        )
-    session.flush()
+    entities = _sync(
+        session,
+        report,
+        "entities",
+        Entity,
+        org.entities,
+        lambda e: {
+            "name": e.name,
+            "county_id": unit_id(e.county),
+            "supervised_by_id": unit_id(e.supervised_by),
+            "zone_id": zone_id(e.zone),
+        },
+    )
+    people = _sync(
+        session,
+        report,
+        "people",
+        Person,
+        org.people,
+        lambda p: {
+            "name": p.name,
+            "home_unit_id": unit_id(p.home_unit),
+            "home_entity_id": None if p.home_entity is None else entities[p.home_entity].id,
+            "expertise": list(p.expertise),
+            "active": p.active,
+        },
+    )
 
     relations = {
         (r.person_id, r.subject_name, r.entity_id): r
