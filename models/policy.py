@@ -55,8 +55,22 @@ class LadderStep(_Strict):
 
 
 class Jurisdiction(_Strict):
+    province: list[str] = ["prefecture"]
     city: list[str]
     county: list[str]
+
+    def level(self, rank: str) -> str:
+        for level in ("province", "city", "county"):
+            if rank in getattr(self, level):
+                return level
+        raise ValueError(f"no jurisdiction level handles rank '{rank}'")
+
+
+class Team(_Strict):
+    size: int = Field(default=4, ge=1, le=50)
+    always: list[str] = ["discipline"]
+    by_flag: dict[str, list[str]] = {}
+    by_domain: dict[str, list[str]] = {}
 
 
 class Numbering(_Strict):
@@ -80,6 +94,7 @@ class Policy(_Strict):
     deadlines: Deadlines
     overdue_ladder: list[LadderStep]
     jurisdiction: Jurisdiction
+    team: Team = Team()
     numbering: Numbering
     calendar: Calendar
 

@@ -1,0 +1,158 @@
+"""A plain, read-only snapshot of the organisation for the rules (no database in sight).
+
+Triage and recusal are decided on this snapshot; :func:`snapshot` builds it from the
+tables, and tests build it by hand or with hypothesis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.organisation import (
+    DeclaredRelation,
+    Entity,
+    Person,
+    Unit,
+    UnitGroup,
+    UnitKind,
+    Zone,
+    unit_group_members,
+)
+from models.schemas import OrganisationIn
+
+
+@dataclass(frozen=True)
+class UnitView:
+    code: str
+    kind: UnitKind
+    zone: str | None = None
+    office: str | None = None
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class EntityView:
+    code: str
+    supervised_by: str
+    county: str | None = None
+    zone: str | None = None
+
+
+@dataclass(frozen=True)
+class PersonView:
+    code: str
+    home_unit: str
+    home_entity: str | None = None
+    expertise: frozenset[str] = frozenset()
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class RelationView:
+    person: str
+    subject: str
+    entity: str | None
+    relation: str
+
+
+@dataclass(frozen=True)
+class OrgView:
+    units: dict[str, UnitView]
+    entities: dict[str, EntityView]
+    people: dict[str, PersonView] = field(default_factory=dict)
+    relations: tuple[RelationView, ...] = ()
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def of_kind(self, kind: UnitKind) -> list[UnitView]:
+        return sorted((u for u in self.units.values() if u.kind == kind), key=lambda u: u.code)
+
+    def group_of(self, unit: str) -> tuple[str, ...]:
+        """The members of the first unit group (by code) that ``unit`` belongs to."""
+        for code in sorted(self.groups):
+            if unit in self.groups[code]:
+                return self.groups[code]
+        return ()
+
+    def locality(self, entity: EntityView) -> frozenset[str]:
+        """The units whose territory or daily supervision holds the entity (熟人社会)."""
+        local = {entity.supervised_by}
+        if entity.county is not None:
+            local.add(entity.county)
+            local |= {u.code for u in self.units.values() if u.parent == entity.county}
+        return frozenset(local)
+
+
+def snapshot(session: Session) -> OrgView:
+    zone_codes = dict(session.execute(select(Zone.id, Zone.code)).all())
+    unit_rows = session.execute(
+        select(Unit.id, Unit.code, Unit.kind, Unit.zone_id, Unit.office_id, Unit.parent_id)
+    ).all()
+    unit_codes = {r.id: r.code for r in unit_rows}
+    units = {
+        r.code: UnitView(
+            r.code,
+            UnitKind(r.kind),
+            zone_codes.get(r.zone_id),
+            unit_codes.get(r.office_id),
+            unit_codes.get(r.parent_id),
+        )
+        for r in unit_rows
+    }
+    entity_rows = session.execute(
+        select(Entity.id, Entity.code, Entity.supervised_by_id, Entity.county_id, Entity.zone_id)
+    ).all()
+    entity_codes = {r.id: r.code for r in entity_rows}
+    entities = {
+        r.code: EntityView(
+            r.code,
+            unit_codes[r.supervised_by_id],
+            unit_codes.get(r.county_id),
+            zone_codes.get(r.zone_id),
+        )
+        for r in entity_rows
+    }
+    people = {
+        p.code: PersonView(
+            p.code,
+            unit_codes[p.home_unit_id],
+            entity_codes.get(p.home_entity_id),
+            frozenset(p.expertise),
+            p.active,
+        )
+        for p in session.scalars(select(Person))
+    }
+    person_codes = {p.id: p.code for p in session.scalars(select(Person))}
+    relations = tuple(
+        RelationView(
+            person_codes[r.person_id], r.subject_name, entity_codes.get(r.entity_id), r.relation
+        )
+        for r in session.scalars(select(DeclaredRelation))
+    )
+    group_codes = dict(session.execute(select(UnitGroup.id, UnitGroup.code)).all())
+    groups: dict[str, list[str]] = {code: [] for code in group_codes.values()}
+    for group_id, unit_id in session.execute(select(unit_group_members)).all():
+        groups[group_codes[group_id]].append(unit_codes[unit_id])
+    return OrgView(
+        units, entities, people, relations, {k: tuple(sorted(v)) for k, v in groups.items()}
+    )
+
+
+def from_file(org: OrganisationIn) -> OrgView:
+    """The snapshot of an organisation file as it stands (for rules tested without a database)."""
+    return OrgView(
+        units={u.code: UnitView(u.code, u.kind, u.zone, u.office, u.parent) for u in org.units},
+        entities={
+            e.code: EntityView(e.code, e.supervised_by, e.county, e.zone) for e in org.entities
+        },
+        people={
+            p.code: PersonView(p.code, p.home_unit, p.home_entity, frozenset(p.expertise), p.active)
+            for p in org.people
+        },
+        relations=tuple(
+            RelationView(r.person, r.subject, r.entity, r.relation) for r in org.relations
+        ),
+        groups={g.code: tuple(sorted(g.members)) for g in org.unit_groups},
+    )
