@@ -118,3 +118,51 @@ class Rectification(Base):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     struck_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     escalation_step: Mapped[str | None] = mapped_column(String(32))
+    notice_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    follow_up_failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TriageProposal(Base):
+    """The triage result and, where one is needed, the commission leader's decision on it."""
+
+    __tablename__ = "triage_proposals"
+
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), primary_key=True)
+    level: Mapped[str] = mapped_column(String(16))
+    jurisdiction_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    proposed_mode: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decision_due: Mapped[date | None] = mapped_column(Date)
+    decided_mode: Mapped[str | None] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The Prefect flow run suspended waiting for the decision, if any (a hint, not a record).
+    waiting_flow_run: Mapped[str | None] = mapped_column(String(64))
+    overdue_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TeamMember(Base):
+    """A person drawn for one task (一事一抽调); the leader is authorised for it (一事一授权)."""
+
+    __tablename__ = "team_members"
+    __table_args__ = (UniqueConstraint("lead_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    leader: Mapped[bool] = mapped_column(Boolean, default=False)
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LadderStep(Base):
+    """One step of the overdue ladder taken for one rectification: each step exactly once."""
+
+    __tablename__ = "ladder_steps"
+    __table_args__ = (UniqueConstraint("rectification_id", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rectification_id: Mapped[int] = mapped_column(ForeignKey("rectifications.id"))
+    step: Mapped[str] = mapped_column(String(32))
+    taken_on: Mapped[date] = mapped_column(Date)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))

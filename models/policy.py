@@ -75,6 +75,7 @@ class Team(_Strict):
 
 class Numbering(_Strict):
     issuer: str
+    issuer_name: str = "昆明市纪委监委"
     kinds: dict[str, str]
 
 

@@ -1,0 +1,715 @@
+"""What happens to a lead after receipt (DOMAIN.md §2.2–2.8), one operation per step.
+
+Each operation runs in the caller's transaction: the state change through the
+lifecycle's one door, the rows it implies, the notice it issues and the audit events
+commit together or not at all. Each is idempotent where a retry could repeat it: a
+step already taken is reported, not taken twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import audit, documents
+from models.base import utcnow
+from models.documents import NoticeContent
+from models.errors import RuleRefused
+from models.lead import (
+    Assignment,
+    Disposal,
+    LadderStep,
+    Lead,
+    Outcome,
+    Rectification,
+    TeamMember,
+    TriageProposal,
+)
+from models.lifecycle import State, perform
+from models.organisation import Entity, Person, Unit
+from models.orgview import OrgView, snapshot
+from models.policy import Policy
+from models.recusal import RecusalShortfall, Subject, draw_team, plan_units
+from models.triage import Mode, coordinating_office, propose
+from models.workdays import Deadline, WorkCalendar
+
+DISPOSAL_METHODS = {
+    "talk_letter": "谈话函询",
+    "preliminary_verification": "初步核实",
+    "hold": "暂存待查",
+    "close": "予以了结",
+}
+OUTCOMES = {
+    "case_filed": "立案审查调查",
+    "first_form": "第一种形态处理",
+    "risk_point": "列为风险点、督促健全制度",
+    "false_accusation": "查无实据、澄清正名，对诬告者批评教育",
+}
+MODE_TERMS = {
+    "own": "自办",
+    "joint": "室组地联动办理",
+    "escalated": "提级办理",
+    "cross": "交叉办理",
+}
+
+
+@dataclass(frozen=True)
+class Desk:
+    """Who acts, on which day, under which policy, and where documents go."""
+
+    actor: str
+    today: date
+    policy: Policy
+    output_dir: Path
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        return WorkCalendar(self.policy.calendar.extra_years)
+
+
+def _lead(session: Session, lead_id: int) -> Lead:
+    lead = session.get(Lead, lead_id, populate_existing=True)
+    if lead is None:
+        raise RuleRefused("lead", f"no lead with id {lead_id}")
+    return lead
+
+
+def _unit(session: Session, code: str) -> Unit:
+    return session.scalars(select(Unit).where(Unit.code == code)).one()
+
+
+def _issue(
+    session: Session,
+    desk: Desk,
+    *,
+    kind: str,
+    key: str,
+    lead: Lead,
+    content: NoticeContent,
+    reason: str,
+) -> documents.Issued:
+    numbering = desk.policy.numbering
+    return documents.issue(
+        session,
+        kind=kind,
+        key=key,
+        content=content,
+        issuer=numbering.issuer,
+        issuer_name=numbering.issuer_name,
+        prefix=numbering.kinds[kind],
+        output_dir=desk.output_dir,
+        actor=desk.actor,
+        reason=reason,
+        on=desk.today,
+        lead_id=lead.id,
+    )
+
+
+def _facts(session: Session, lead: Lead) -> list[tuple[str, str]]:
+    entity = session.get(Entity, lead.entity_id)
+    return [
+        ("线索编号", lead.external_id),
+        ("被反映人", f"{lead.subject_name}（{lead.subject_post}）"),
+        ("所在单位", entity.name if entity else ""),
+        ("反映问题", lead.summary[:500]),
+    ]
+
+
+# --- triage ----------------------------------------------------------------------------
+
+
+def triage(
+    session: Session, desk: Desk, lead_id: int, *, org: OrgView | None = None
+) -> TriageProposal:
+    """分析研判: jurisdiction, the proposed mode and its reasons. Own handling is assigned at
+    once; anything else waits for a commission leader's decision."""
+    lead = _lead(session, lead_id)
+    existing = session.get(TriageProposal, lead_id)
+    if existing is not None:
+        return existing
+    org = org or snapshot(session)
+    entity = session.get(Entity, lead.entity_id)
+    proposal = propose(
+        org,
+        entity=entity.code,
+        rank=lead.subject_rank,
+        flags=list(lead.flags),
+        rules=desk.policy.jurisdiction,
+    )
+    unit = _unit(session, proposal.jurisdiction_unit)
+    due = (
+        desk.calendar.add_working_days(desk.today, desk.policy.deadlines.leader_decision)
+        if proposal.needs_decision
+        else None
+    )
+    record = TriageProposal(
+        lead_id=lead_id,
+        level=proposal.level,
+        jurisdiction_unit_id=unit.id,
+        proposed_mode=proposal.mode.value,
+        reasons=list(proposal.reasons),
+        proposed_at=utcnow(),
+        decision_due=due.due if due else None,
+    )
+    session.add(record)
+    perform(
+        session,
+        lead_id=lead_id,
+        move="triage",
+        actor=desk.actor,
+        reason="集体排查: " + ("；".join(proposal.reasons) or "依干部管理权限自办"),
+        changes={"jurisdiction_unit_id": unit.id},
+        data={
+            "level": proposal.level,
+            "jurisdiction_unit": unit.code,
+            "proposed_mode": proposal.mode.value,
+            "reasons": list(proposal.reasons),
+            "needs_decision": proposal.needs_decision,
+            "decision_due": due.as_dict() if due else None,
+        },
+    )
+    if not proposal.needs_decision:
+        assign(session, desk, lead_id, mode=Mode.own, authorised_by="依干部管理权限", org=org)
+    return record
+
+
+def decide(
+    session: Session, desk: Desk, lead_id: int, *, mode: Mode, by: str, reason: str
+) -> TriageProposal:
+    """委领导分析研判: the leader's decision on the proposal, then the assignment."""
+    proposal = session.get(TriageProposal, lead_id, populate_existing=True)
+    if proposal is None:
+        raise RuleRefused("decision", f"lead {lead_id} has not been triaged: nothing to decide")
+    if proposal.decided_mode is not None:
+        if proposal.decided_mode == mode.value:
+            return proposal  # the same decision given twice (a retry): nothing new
+        raise RuleRefused(
+            "decision",
+            f"lead {lead_id} was already decided ({proposal.decided_mode}) by "
+            f"{proposal.decided_by}",
+        )
+    proposal.decided_mode, proposal.decided_by, proposal.decided_at = mode.value, by, utcnow()
+    audit.record(
+        session,
+        audit.EventDraft(
+            actor=by,
+            action="lead.decide",
+            reason=reason,
+            lead_id=lead_id,
+            data={
+                "proposed_mode": proposal.proposed_mode,
+                "decided_mode": mode.value,
+                "recorded_by": desk.actor,
+            },
+        ),
+    )
+    assign(session, desk, lead_id, mode=mode, authorised_by=by)
+    return proposal
+
+
+def needed_expertise(policy: Policy, lead: Lead) -> list[str]:
+    team = policy.team
+    needed = list(team.always)
+    for flag in lead.flags:
+        needed += team.by_flag.get(flag, [])
+    needed += team.by_domain.get(lead.domain, [])
+    return list(dict.fromkeys(needed))
+
+
+def assign(
+    session: Session,
+    desk: Desk,
+    lead_id: int,
+    *,
+    mode: Mode,
+    authorised_by: str,
+    org: OrgView | None = None,
+    seed: int | None = None,
+) -> None:
+    """交办: units (and for joint or cross handling a team) under recusal, with the notice."""
+    lead = _lead(session, lead_id)
+    org = org or snapshot(session)
+    proposal = session.get(TriageProposal, lead_id)
+    entity = session.get(Entity, lead.entity_id)
+    subject = Subject(lead.subject_name, entity.code, "local_recusal" in lead.flags)
+    seed = secrets.randbits(62) if seed is None else seed
+    jurisdiction = session.get(Unit, proposal.jurisdiction_unit_id).code
+    plan = plan_units(
+        org, subject, mode=mode, level=proposal.level, jurisdiction_unit=jurisdiction, seed=seed
+    )
+    draw = None
+    if mode in (Mode.joint, Mode.cross):
+        draw = draw_team(
+            org,
+            subject,
+            needed=needed_expertise(desk.policy, lead),
+            size=desk.policy.team.size,
+            cross=mode == Mode.cross,
+            seed=seed,
+        )
+    now = utcnow()
+    lead_unit = _unit(session, plan.lead_unit)
+    roles = [(plan.lead_unit, "lead")] + [(u, "co") for u in plan.co_units]
+    for code, role in roles:
+        session.add(
+            Assignment(lead_id=lead_id, unit_id=_unit(session, code).id, role=role, assigned_at=now)
+        )
+    if draw is not None:
+        people = dict(session.execute(select(Person.code, Person.id)).all())
+        for code in draw.team:
+            session.add(
+                TeamMember(
+                    lead_id=lead_id,
+                    person_id=people[code],
+                    leader=code == draw.leader,
+                    drawn_at=now,
+                )
+            )
+    perform(
+        session,
+        lead_id=lead_id,
+        move="assign",
+        actor=desk.actor,
+        reason=f"{MODE_TERMS[mode.value]}，经{authorised_by}批准",
+        changes={"handling_mode": mode.value, "lead_unit_id": lead_unit.id},
+        data={
+            "units": plan.as_dict(),
+            "draw": draw.as_dict() if draw else None,
+            "authorised_by": authorised_by,
+        },
+    )
+    names = dict(session.execute(select(Unit.code, Unit.name)).all())
+    paragraphs = [
+        f"经研判，现将下列问题线索交由{names[plan.lead_unit]}牵头，以{MODE_TERMS[mode.value]}方式办理。"
+    ]
+    if plan.co_units:
+        paragraphs.append("协办单位：" + "、".join(names[u] for u in plan.co_units) + "。")
+    kind = "assignment_notice"
+    if draw is not None:
+        kind = "joint_handling_notice"
+        person_names = dict(session.execute(select(Person.code, Person.name)).all())
+        paragraphs.append(
+            "按照“一事一抽调”原则，从监督人才库抽取工作组成员："
+            + "、".join(person_names[c] for c in draw.team)
+            + f"。按照“一事一授权”原则，授权{person_names[draw.leader]}为本次任务组长，"
+            f"授权人：{authorised_by}。"
+        )
+    paragraphs.append("请严格落实回避规定，依规依纪依法办理，并按时报告办理情况。")
+    _issue(
+        session,
+        desk,
+        kind=kind,
+        key=f"{kind}:lead:{lead_id}",
+        lead=lead,
+        content=NoticeContent(
+            addressee=names[plan.lead_unit], paragraphs=paragraphs, facts=_facts(session, lead)
+        ),
+        reason="交办",
+    )
+
+
+def recusal_shortfall(
+    session: Session, desk: Desk, lead_id: int, problem: RecusalShortfall
+) -> None:
+    """Recusal left too few: say so and escalate to a leader — never relax the rule."""
+    proposal = session.get(TriageProposal, lead_id, populate_existing=True)
+    proposal.proposed_mode = Mode.escalated.value
+    proposal.decided_mode = proposal.decided_by = proposal.decided_at = None
+    proposal.reasons = [*proposal.reasons, f"回避后力量不足：{problem}"]
+    audit.record(
+        session,
+        audit.EventDraft(
+            actor=desk.actor,
+            action="lead.recusal_shortfall",
+            reason=str(problem),
+            lead_id=lead_id,
+            data={"now_proposed": Mode.escalated.value},
+        ),
+    )
+
+
+# --- disposal and outcome --------------------------------------------------------------
+
+
+def dispose(session: Session, desk: Desk, lead_id: int, *, method: str, reason: str) -> Disposal:
+    """处置: one of the four methods, with its clock."""
+    if method not in DISPOSAL_METHODS:
+        raise RuleRefused("disposal", f"unknown method '{method}' ({', '.join(DISPOSAL_METHODS)})")
+    lead = _lead(session, lead_id)
+    existing = session.get(Disposal, lead_id)
+    if existing is not None and lead.state != State.on_hold:
+        raise RuleRefused("disposal", f"lead {lead_id} was already disposed ({existing.method})")
+    deadlines = desk.policy.deadlines
+    late = (
+        desk.today
+        > (lead.received_at + timedelta(days=deadlines.disposal_proposal_calendar_days)).date()
+    )
+    due: Deadline | None = None
+    if method == "talk_letter":
+        due = desk.calendar.add_working_days(desk.today, deadlines.letter_inquiry_reply)
+    if existing is None:
+        existing = Disposal(
+            lead_id=lead_id,
+            method=method,
+            decided_at=utcnow(),
+            decided_by=desk.actor,
+            due_on=due.due if due else None,
+        )
+        session.add(existing)
+    else:
+        existing.method, existing.decided_at = method, utcnow()
+        existing.due_on = due.due if due else None
+    move = {"hold": "hold"}.get(
+        method, "dispose_held" if lead.state == State.on_hold else "dispose"
+    )
+    perform(
+        session,
+        lead_id=lead_id,
+        move=move,
+        actor=desk.actor,
+        reason=f"{DISPOSAL_METHODS[method]}：{reason}",
+        data={
+            "method": method,
+            "reply_due": due.as_dict() if due else None,
+            "later_than_a_month_after_receipt": late,
+        },
+    )
+    if method == "close":
+        perform(
+            session,
+            lead_id=lead_id,
+            move="close_disposed",
+            actor=desk.actor,
+            reason=f"予以了结：{reason}",
+        )
+    return existing
+
+
+def record_outcome(
+    session: Session,
+    desk: Desk,
+    lead_id: int,
+    *,
+    kind: str,
+    reason: str,
+    form: int | None = None,
+    educated: int = 0,
+    accountable: int = 0,
+    party_sanctions: int = 0,
+    government_sanctions: int = 0,
+) -> Outcome:
+    """The outcome of DOMAIN.md §2.5 and the people handled, counted on the boards."""
+    if kind not in OUTCOMES:
+        raise RuleRefused("outcome", f"unknown outcome '{kind}' ({', '.join(OUTCOMES)})")
+    if form is not None and not 1 <= form <= 4:
+        raise RuleRefused("outcome", "the forms of handling (四种形态) are 1 to 4")
+    lead = _lead(session, lead_id)
+    if lead.state != State.disposed:
+        raise RuleRefused(
+            "outcome", f"an outcome follows disposal; lead {lead_id} is '{lead.state}'"
+        )
+    if session.get(Outcome, lead_id) is not None:
+        raise RuleRefused("outcome", f"lead {lead_id} already has its outcome")
+    outcome = Outcome(
+        lead_id=lead_id,
+        kind=kind,
+        form=form or (1 if kind == "first_form" else None),
+        persons_educated=educated,
+        persons_accountable=accountable,
+        party_sanctions=party_sanctions,
+        government_sanctions=government_sanctions,
+        decided_at=utcnow(),
+    )
+    session.add(outcome)
+    data: dict[str, Any] = {
+        "kind": kind,
+        "form": outcome.form,
+        "persons_educated": educated,
+        "persons_accountable": accountable,
+        "party_sanctions": party_sanctions,
+        "government_sanctions": government_sanctions,
+    }
+    if kind == "false_accusation":
+        data |= {"subject_name_cleared": True, "reporter_criticised": True}
+    audit.record(
+        session,
+        audit.EventDraft(
+            actor=desk.actor,
+            action="lead.outcome",
+            reason=f"{OUTCOMES[kind]}：{reason}",
+            lead_id=lead_id,
+            data=data,
+        ),
+    )
+    return outcome
+
+
+def close(session: Session, desk: Desk, lead_id: int, *, reason: str) -> None:
+    """办结 of a lead that needs no rectification (from triage: 予以了结)."""
+    lead = _lead(session, lead_id)
+    move = "close_at_triage" if lead.state == State.triaged else "close_disposed"
+    if move == "close_disposed" and session.get(Outcome, lead_id) is None:
+        raise RuleRefused("closure", "a disposed lead is closed with its outcome recorded first")
+    perform(session, lead_id=lead_id, move=move, actor=desk.actor, reason=reason)
+
+
+# --- rectification ---------------------------------------------------------------------
+
+
+def order_rectification(
+    session: Session, desk: Desk, lead_id: int, *, reason: str, days: int | None = None
+) -> Rectification:
+    """限期整改: a notice to the entity with a deadline in working days."""
+    lead = _lead(session, lead_id)
+    if session.get(Outcome, lead_id) is None:
+        raise RuleRefused("rectification", "record the outcome before ordering rectification")
+    deadline = desk.calendar.add_working_days(
+        desk.today, days or desk.policy.deadlines.rectification
+    )
+    rectification = Rectification(
+        lead_id=lead_id,
+        entity_id=lead.entity_id,
+        deadline=deadline.due,
+        deadline_provisional=deadline.provisional,
+    )
+    session.add(rectification)
+    session.flush()
+    perform(
+        session,
+        lead_id=lead_id,
+        move="order_rectification",
+        actor=desk.actor,
+        reason=reason,
+        data={"deadline": deadline.as_dict(), "rectification": rectification.id},
+    )
+    entity = session.get(Entity, lead.entity_id)
+    issued = _issue(
+        session,
+        desk,
+        kind="rectification_notice",
+        key=f"rectification_notice:lead:{lead_id}",
+        lead=lead,
+        content=NoticeContent(
+            addressee=entity.name,
+            paragraphs=[
+                f"经核查，你单位存在下列问题：{lead.summary[:300]}",
+                f"请于{documents.chinese_date(deadline.due)}前（{deadline.working_days}个工作日）"
+                "完成整改，并书面报告整改情况。逾期未整改的，将依规督办、问责。",
+            ],
+            facts=_facts(session, lead),
+            provisional=deadline.provisional,
+        ),
+        reason="限期整改",
+    )
+    rectification.notice_document_id = issued.document.id
+    return rectification
+
+
+def _open_rectification(session: Session, lead_id: int) -> Rectification:
+    found = session.scalars(
+        select(Rectification).where(
+            Rectification.lead_id == lead_id, Rectification.struck_off_at.is_(None)
+        )
+    ).first()
+    if found is None:
+        raise RuleRefused("rectification", f"lead {lead_id} has no open rectification")
+    return found
+
+
+def report_rectification(session: Session, desk: Desk, lead_id: int, *, reason: str) -> None:
+    """The entity reports its rectification; a follow-up check must verify it."""
+    rectification = _open_rectification(session, lead_id)
+    rectification.reported_at = utcnow()
+    audit.record(
+        session,
+        audit.EventDraft(
+            actor=desk.actor,
+            action="rectification.report",
+            reason=reason,
+            lead_id=lead_id,
+            data={"rectification": rectification.id},
+        ),
+    )
+
+
+def follow_up(session: Session, desk: Desk, lead_id: int, *, passed: bool, reason: str) -> None:
+    """回头看: verification; only a verified rectification is struck off (销号) and closed."""
+    lead = _lead(session, lead_id)
+    rectification = _open_rectification(session, lead_id)
+    if rectification.reported_at is None:
+        raise RuleRefused("rectification", "the entity has not reported its rectification yet")
+    audit.record(
+        session,
+        audit.EventDraft(
+            actor=desk.actor,
+            action="rectification.follow_up",
+            reason=reason,
+            lead_id=lead_id,
+            data={"rectification": rectification.id, "passed": passed},
+        ),
+    )
+    if not passed:
+        rectification.follow_up_failures += 1
+        rectification.reported_at = None
+        return
+    now = utcnow()
+    rectification.verified_at = rectification.struck_off_at = now
+    move = "strike_off" if lead.state == State.rectifying else "close_escalated"
+    perform(session, lead_id=lead_id, move=move, actor=desk.actor, reason=f"销号：{reason}")
+
+
+# --- the daily sweep: the overdue ladder -----------------------------------------------
+
+LADDER_KINDS = {
+    "reminder": "reminder_notice",
+    "urging": "urging_notice",
+    "supervision": "supervision_notice",
+    "accountability": "accountability_proposal",
+}
+LADDER_TEXT = {
+    "reminder": "整改期限将至，请抓紧落实整改并按时报告。",
+    "urging": "整改期限已过，你单位尚未报告整改情况。请立即整改并报告。",
+    "supervision": "整改逾期未完成，现由党风政风监督室挂牌督办，请限期整改到位。",
+    "accountability": (
+        "整改严重逾期，督办后仍未整改到位。建议对责任单位及有关责任人员启动问责程序。"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class SweepStep:
+    lead_id: int
+    step: str
+    number: str | None
+
+
+def sweep_rectification(session: Session, desk: Desk, rectification_id: int) -> list[SweepStep]:
+    """Take every ladder step now due for one rectification, each at most once, ever."""
+    audit.lock_chain(session)
+    rectification = session.get(Rectification, rectification_id, populate_existing=True)
+    if rectification.struck_off_at is not None or rectification.reported_at is not None:
+        return []
+    offset = desk.calendar.working_days_between(rectification.deadline, desk.today)
+    taken = set(
+        session.scalars(
+            select(LadderStep.step).where(LadderStep.rectification_id == rectification_id)
+        )
+    )
+    lead = _lead(session, rectification.lead_id)
+    entity = session.get(Entity, lead.entity_id)
+    names = dict(session.execute(select(Unit.code, Unit.name)).all())
+    out = []
+    for rung in desk.policy.overdue_ladder:
+        if rung.offset > offset or rung.step in taken:
+            continue
+        kind = LADDER_KINDS[rung.step]
+        if rung.step == "supervision" and lead.state == State.rectifying:
+            perform(
+                session,
+                lead_id=lead.id,
+                move="escalate",
+                actor=desk.actor,
+                reason="整改逾期，党风政风监督室督办",
+                data={
+                    "deadline": rectification.deadline.isoformat(),
+                    "overdue_working_days": offset,
+                },
+            )
+        addressee = entity.name
+        if rung.step == "accountability":
+            addressee = names[coordinating_office(snapshot(session))]
+        issued = _issue(
+            session,
+            desk,
+            kind=kind,
+            key=f"{kind}:rectification:{rectification_id}",
+            lead=lead,
+            content=NoticeContent(
+                addressee=addressee,
+                paragraphs=[
+                    LADDER_TEXT[rung.step],
+                    f"整改期限：{documents.chinese_date(rectification.deadline)}。",
+                ],
+                facts=_facts(session, lead),
+                provisional=rectification.deadline_provisional,
+            ),
+            reason=f"逾期阶梯：{rung.step}",
+        )
+        session.add(
+            LadderStep(
+                rectification_id=rectification_id,
+                step=rung.step,
+                taken_on=desk.today,
+                document_id=issued.document.id,
+            )
+        )
+        rectification.escalation_step = rung.step
+        out.append(SweepStep(lead.id, rung.step, issued.document.number))
+    return out
+
+
+def sweep_decision(session: Session, desk: Desk, lead_id: int) -> SweepStep | None:
+    """A proposal left unanswered past its working days goes up to the commission's leaders."""
+    audit.lock_chain(session)
+    proposal = session.get(TriageProposal, lead_id, populate_existing=True)
+    if (
+        proposal.decided_mode is not None
+        or proposal.overdue_escalated_at is not None
+        or proposal.decision_due is None
+        or proposal.decision_due >= desk.today
+    ):
+        return None
+    proposal.overdue_escalated_at = utcnow()
+    lead = _lead(session, lead_id)
+    issued = _issue(
+        session,
+        desk,
+        kind="decision_overdue_notice",
+        key=f"decision_overdue_notice:lead:{lead_id}",
+        lead=lead,
+        content=NoticeContent(
+            addressee="委领导",
+            paragraphs=[
+                f"下列问题线索已提请研判（建议{MODE_TERMS[proposal.proposed_mode]}），"
+                f"至{documents.chinese_date(proposal.decision_due)}尚未批示，请尽快研判决定。",
+                "提请理由：" + "；".join(proposal.reasons),
+            ],
+            facts=_facts(session, lead),
+        ),
+        reason="研判逾期",
+    )
+    return SweepStep(lead_id, "decision_overdue", issued.document.number)
+
+
+def due_for_sweep(session: Session) -> tuple[list[int], list[int]]:
+    """Open rectifications and undecided proposals: what the daily sweep looks at."""
+    rectifications = list(
+        session.scalars(
+            select(Rectification.id).where(
+                Rectification.struck_off_at.is_(None), Rectification.reported_at.is_(None)
+            )
+        )
+    )
+    proposals = list(
+        session.scalars(
+            select(TriageProposal.lead_id).where(
+                TriageProposal.decided_mode.is_(None),
+                TriageProposal.overdue_escalated_at.is_(None),
+                TriageProposal.decision_due.is_not(None),
+            )
+        )
+    )
+    return rectifications, proposals
+
+
+def local_today(now: datetime | None = None) -> date:
+    """Today in Asia/Shanghai: deadlines are counted on the commission's calendar."""
+    from zoneinfo import ZoneInfo
+
+    return (now or utcnow()).astimezone(ZoneInfo("Asia/Shanghai")).date()
