@@ -212,7 +212,7 @@ def organisation() -> dict:
             }
         people.append(person)
     relations = [
-        {"person": "P004", "subject": "赵某某", "entity": "E-GD-MARKET", "relation": "配偶的兄弟"},
+        {"person": "P004", "subject": "刘某", "entity": "E-GD-MARKET", "relation": "配偶的兄弟"},
         {"person": "P017", "subject": "孙某", "entity": "E-FM-GOV", "relation": "同学"},
         {"person": "P033", "subject": "钱某", "relation": "原同事"},
     ]
@@ -251,25 +251,15 @@ SEED_LEADS = [
         "amount_yuan": 0,
         "flags": [],
     },
-    # the market service centre's rent fraud: public report, complex and large amount.
-    {
-        "external_id": "KM-2026-000102",
-        "received_at": "2026-03-02T14:05:00+08:00",
-        "source": "public_report",
-        "channel": "letter",
-        "reporter": {"name": "张三", "phone": "13800000000", "anonymous": False},
-        "subject": {
-            "name": "赵某某",
-            "post": "区市场服务中心主任",
-            "rank": "section",
-            "entity": "E-GD-MARKET",
-        },
-        "domain": "market_supervision",
-        "summary": "反映区市场服务中心负责人虚报摊位租金收入、截留租金，涉及多年账目。",
-        "amount_yuan": 1280000,
-        "flags": ["complex", "large_amount", "long_span"],
-    },
-    # the stalled 16-mu warehouse demolition: county-level subject, city jurisdiction.
+    # seed 001: the market service centre's rent fraud — merchants report, many merchants,
+    # a large amount, years of accounts: complex and large, handled jointly.
+    {"external_id": "KM-2026-000102", "received_at": "2026-03-02T14:05:00+08:00",
+     "source": "public_report", "channel": "letter",
+     "reporter": {"name": "张三", "phone": "13800000000", "anonymous": False},
+     "subject": {"name": "刘某", "post": "区市场服务中心职工", "rank": "general", "entity": "E-GD-MARKET"},
+     "domain": "market_supervision", "summary": "商户举报市场服务中心职工刘某利用职务便利违规收取、骗取商户租金，涉及商户多、金额大。",
+     "amount_yuan": 1280000, "flags": ["complex", "large_amount", "long_span"]},
+    # seed 000: the stalled 16-mu warehouse demolition — a county-level subject, city jurisdiction.
     {
         "external_id": "KM-2026-000103",
         "received_at": "2026-04-10T08:50:00+08:00",
@@ -286,7 +276,7 @@ SEED_LEADS = [
         "amount_yuan": 0,
         "flags": ["mass_interest", "local_recusal"],
     },
-    # the malicious report against window staff (seed 004).
+    # seed 004: the malicious report against window staff.
     {
         "external_id": "KM-2026-000104",
         "received_at": "2026-05-06T16:20:00+08:00",

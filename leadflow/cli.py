@@ -7,12 +7,13 @@ people — tables, progress, messages — goes to stderr. Exit status: 0 success
 
 from __future__ import annotations
 
-import getpass
 import json
+import os
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,17 +21,17 @@ import sqlalchemy.exc
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 from sqlalchemy import Engine, select
 
-from leadflow import migrate
+from leadflow import migrate, runtime
 from leadflow.settings import get_settings
-from models import audit, intake, lifecycle, org_loader, policy, returns
+from models import audit, documents, handling, intake, org_loader, policy, returns
 from models.database import engine_for, transaction
-from models.errors import BadInput, LeadFlowError, NotFound, Problem
-from models.inputs import Numbered, read_jsonl, read_lead, read_organisation, read_returns
-from models.lead import Lead
-from models.schemas import LeadIn
+from models.errors import BadInput, LeadFlowError, NotFound, Problem, RuleRefused
+from models.inputs import read_lead, read_organisation, read_returns
+from models.lead import Lead, TriageProposal
+from models.recusal import RecusalShortfall
+from models.triage import Mode
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -44,17 +45,17 @@ org_app = typer.Typer(help="The organisation: units, zones, unit groups, entitie
 lead_app = typer.Typer(help="Leads arriving: one at a time or many at once.")
 stats_app = typer.Typer(help="Units' monthly returns.")
 audit_app = typer.Typer(help="The audit trail.")
-for sub, name in ((org_app, "org"), (lead_app, "lead"), (stats_app, "stats"), (audit_app, "audit")):
+docs_app = typer.Typer(help="Issued documents.")
+for sub, name in (
+    (org_app, "org"),
+    (lead_app, "lead"),
+    (stats_app, "stats"),
+    (audit_app, "audit"),
+    (docs_app, "docs"),
+):
     app.add_typer(sub, name=name)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
-
-
-def _actor() -> str:
-    try:
-        return get_settings().actor or getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def _engine(*, initialised: bool = True) -> Engine:
@@ -83,7 +84,7 @@ def init(
     engine = _engine(initialised=False)
     migrate.upgrade(engine)
     with transaction(engine) as session:
-        installed = policy.install(session, chosen, actor=_actor())
+        installed = policy.install(session, chosen, actor=runtime.actor())
     url = engine.url.render_as_string(hide_password=True)
     err.print(f"schema is current on {url}; policy {'loaded' if installed else 'unchanged'}")
     _emit({"database": url, "policy_loaded": installed, "policy_sha256": chosen.digest()}, as_json)
@@ -95,7 +96,7 @@ def org_load(file: Path, as_json: JsonFlag = False) -> None:
     organisation, locate = read_organisation(file)
     with transaction(_engine()) as session:
         report = org_loader.load(
-            session, organisation, source=str(file), locate=locate, actor=_actor()
+            session, organisation, source=str(file), locate=locate, actor=runtime.actor()
         )
     if report.changed:
         err.print(
@@ -108,28 +109,26 @@ def org_load(file: Path, as_json: JsonFlag = False) -> None:
 
 @lead_app.command("submit")
 def lead_submit(file: Path, as_json: JsonFlag = False) -> None:
-    """One lead arrives: receipt and de-duplication; prints the lead's id."""
+    """One lead arrives: the intake flow — receipt, de-duplication, triage, assignment."""
     lead = read_lead(file)
     with transaction(_engine()) as session:
-        result = intake.register(session, [intake.Arrival(lead, str(file))], actor=_actor())
-        if result.problems:
-            raise BadInput(result.problems)
-    receipt = result.receipts[0]
-    if receipt.duplicate:
-        err.print(f"{lead.external_id} arrived before: lead {receipt.lead_id}, nothing changed")
+        intake.check_references(session, [intake.Arrival(lead, str(file))])
+    from leadflow import prefect_runs
+
+    result = prefect_runs.submit(lead, source=str(file))
+    if result["duplicate"]:
+        err.print(f"{lead.external_id} arrived before: lead {result['lead_id']}, nothing new")
     else:
-        err.print(f"{lead.external_id} received as lead {receipt.lead_id}")
-    if as_json:
-        _emit(
-            {
-                "lead_id": receipt.lead_id,
-                "external_id": receipt.external_id,
-                "duplicate": receipt.duplicate,
-            },
-            True,
+        err.print(
+            f"{lead.external_id} received as lead {result['lead_id']}: {result['state']}"
+            + (", awaiting a leader's decision" if result["state"] == "triaged" else "")
         )
+    for notice in result.get("notices", []):
+        err.print(f"  notice: {notice}")
+    if as_json:
+        _emit(result, True)
     else:
-        sys.stdout.write(f"{receipt.lead_id}\n")
+        sys.stdout.write(f"{result['lead_id']}\n")
 
 
 def _count_lines(path: Path) -> int:
@@ -138,25 +137,6 @@ def _count_lines(path: Path) -> int:
             return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
     except OSError:
         return 0
-
-
-def _batches(
-    items: Iterator[Numbered[LeadIn] | Problem], size: int, source: str
-) -> Iterator[tuple[list[intake.Arrival], list[Problem], int]]:
-    arrivals: list[intake.Arrival] = []
-    problems: list[Problem] = []
-    lines = 0
-    for item in items:
-        lines += 1
-        if isinstance(item, Problem):
-            problems.append(item)
-        else:
-            arrivals.append(intake.Arrival(item.item, source, item.line))
-        if len(arrivals) >= size:
-            yield arrivals, problems, lines
-            arrivals, problems, lines = [], [], 0
-    if arrivals or problems or lines:
-        yield arrivals, problems, lines
 
 
 @lead_app.command("import")
@@ -170,11 +150,9 @@ def lead_import(
     """Many leads, one JSON object a line: the same rules, in batches; bad lines are reported
     with their line numbers and the good ones still land. Safe to run again after a crash."""
     size = batch_size or get_settings().import_batch_size
-    engine = _engine()
-    actor = _actor()
-    rows = read_jsonl(file, LeadIn)
-    registered = duplicates = 0
-    rejected: list[Problem] = []
+    _engine()
+    if not file.is_file():
+        raise BadInput([Problem(str(file), "no such file")])
     progress = Progress(
         TextColumn("importing {task.fields[name]}"),
         BarColumn(),
@@ -182,17 +160,13 @@ def lead_import(
         TimeRemainingColumn(),
         console=err,
     )
-    with progress:
+    from flows.bulk import lead_import as import_flow
+    from leadflow import prefect_runs
+
+    with progress, prefect_runs.local():
         task = progress.add_task("import", total=_count_lines(file) or None, name=file.name)
-        for arrivals, problems, lines in _batches(rows, size, str(file)):
-            if arrivals:
-                with transaction(engine) as session:
-                    result = intake.register(session, arrivals, actor=actor)
-                registered += sum(not r.duplicate for r in result.receipts)
-                duplicates += sum(r.duplicate for r in result.receipts)
-                problems = sorted(problems + result.problems, key=lambda p: p.line or 0)
-            rejected.extend(problems)
-            progress.advance(task, lines)
+        report = import_flow(str(file), size, lambda n: progress.advance(task, n))
+    registered, duplicates, rejected = report.registered, report.duplicates, report.rejected
     err.print(
         f"{file}: {registered} lead(s) registered, {duplicates} already known, "
         f"{len(rejected)} line(s) rejected"
@@ -214,43 +188,236 @@ def lead_import(
         raise typer.Exit(2)
 
 
-@lead_app.command("move")
-def lead_move(
-    lead_ref: Annotated[str, typer.Argument(metavar="LEAD_ID", help="Id or external id.")],
-    move: Annotated[str, typer.Argument(help="A move of the lifecycle table, e.g. triage.")],
-    reason: Annotated[str, typer.Option("--reason", help="Why: kept in the audit trail.")],
-    version: Annotated[
-        int | None, typer.Option("--version", help="The version you saw; refused if stale.")
+LeadRef = Annotated[str, typer.Argument(metavar="LEAD_ID", help="Id or external id.")]
+Reason = Annotated[str, typer.Option("--reason", help="Why: kept in the audit trail.")]
+
+
+def _act(lead_ref: str, step: Callable[[Any, handling.Desk, int], Any]) -> dict[str, Any]:
+    """One handling step in one transaction, then its notices rendered; what happened."""
+    desk = runtime.desk()
+    with transaction(_engine()) as session:
+        lead_id = _find_lead(session, lead_ref).id
+        step(session, desk, lead_id)
+    notices = []
+    with transaction(_engine()) as session:
+        pending = documents.pending(session, lead_id=lead_id)
+    for document_id in pending:
+        with transaction(_engine()) as session:
+            document = documents.render(
+                session, document_id, output_dir=desk.output_dir, actor=desk.actor
+            )
+            notices.append(
+                {
+                    "number": document.number,
+                    "kind": document.kind,
+                    "status": document.status,
+                    "pdf": document.path,
+                }
+            )
+    with transaction(_engine()) as session:
+        lead = session.get(Lead, lead_id)
+        result = {
+            "lead_id": lead_id,
+            "state": lead.state,
+            "version": lead.version,
+            "notices": notices,
+        }
+    err.print(f"lead {lead_id}: now {lead.state}")
+    for notice in notices:
+        err.print(f"  {notice['kind']} {notice['number']}: {notice['pdf'] or notice['status']}")
+    return result
+
+
+def _reasoned(reason: str) -> str:
+    if not reason.strip():
+        raise BadInput([Problem("--reason", "a step needs a reason for the audit trail")])
+    return reason
+
+
+@lead_app.command("decide")
+def lead_decide(
+    lead_ref: LeadRef,
+    mode: Annotated[Mode, typer.Option("--mode", help="own, joint, escalated or cross.")],
+    by: Annotated[str, typer.Option("--by", help="The commission leader who decided.")],
+    reason: Reason,
+    as_json: JsonFlag = False,
+) -> None:
+    """委领导分析研判: a leader's decision on the proposed handling mode, then the assignment."""
+    _reasoned(reason)
+    with transaction(_engine()) as session:
+        lead_id = _find_lead(session, lead_ref).id
+        proposal = session.get(TriageProposal, lead_id)
+        waiting = proposal.waiting_flow_run if proposal else None
+    decision = {"mode": mode.value, "by": by, "reason": reason}
+    from leadflow import prefect_runs
+
+    if prefect_runs.resume_waiting_run(waiting, decision):
+        err.print(f"lead {lead_id}: decision handed to the waiting intake run {waiting}")
+        _emit({"lead_id": lead_id, "resumed_flow_run": waiting, **decision}, as_json)
+        return
+    try:
+        result = _act(
+            lead_ref, lambda s, d, i: handling.decide(s, d, i, mode=mode, by=by, reason=reason)
+        )
+    except RecusalShortfall as shortfall:
+        with transaction(_engine()) as session:
+            handling.recusal_shortfall(session, runtime.desk(), lead_id, shortfall)
+        raise RuleRefused(
+            "recusal",
+            f"{shortfall}; escalated handling is now proposed to the "
+            "leader instead — the rule is not relaxed",
+        ) from None
+    _emit(result, as_json)
+
+
+@lead_app.command("dispose")
+def lead_dispose(
+    lead_ref: LeadRef,
+    method: Annotated[
+        str, typer.Option("--method", help="talk_letter, preliminary_verification, hold or close.")
+    ],
+    reason: Reason,
+    as_json: JsonFlag = False,
+) -> None:
+    """处置: one of the four disposal methods (DOMAIN.md §2.4)."""
+    _reasoned(reason)
+    _emit(
+        _act(lead_ref, lambda s, d, i: handling.dispose(s, d, i, method=method, reason=reason)),
+        as_json,
+    )
+
+
+@lead_app.command("outcome")
+def lead_outcome(
+    lead_ref: LeadRef,
+    kind: Annotated[
+        str, typer.Option("--kind", help="case_filed, first_form, risk_point or false_accusation.")
+    ],
+    reason: Reason,
+    form: Annotated[int | None, typer.Option("--form", min=1, max=4)] = None,
+    educated: Annotated[int, typer.Option("--educated", min=0)] = 0,
+    accountable: Annotated[int, typer.Option("--accountable", min=0)] = 0,
+    party_sanctions: Annotated[int, typer.Option("--party-sanctions", min=0)] = 0,
+    government_sanctions: Annotated[int, typer.Option("--government-sanctions", min=0)] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """The outcome (DOMAIN.md §2.5) and the people handled, counted on the boards."""
+    _reasoned(reason)
+    _emit(
+        _act(
+            lead_ref,
+            lambda s, d, i: handling.record_outcome(
+                s,
+                d,
+                i,
+                kind=kind,
+                reason=reason,
+                form=form,
+                educated=educated,
+                accountable=accountable,
+                party_sanctions=party_sanctions,
+                government_sanctions=government_sanctions,
+            ),
+        ),
+        as_json,
+    )
+
+
+@lead_app.command("rectify")
+def lead_rectify(
+    lead_ref: LeadRef,
+    reason: Reason,
+    days: Annotated[
+        int | None,
+        typer.Option("--days", min=1, max=365, help="Working days (default: the policy's)."),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Move a lead through the lifecycle's one door (DOMAIN.md §2); refused moves exit 1."""
-    if not reason.strip():
-        raise BadInput([Problem("--reason", "a move needs a reason for the audit trail")])
-    with transaction(_engine()) as session:
-        lead_id = _find_lead(session, lead_ref).id
-        moved = lifecycle.perform(
-            session,
-            lead_id=lead_id,
-            move=move,
-            actor=_actor(),
-            reason=reason,
-            expected_version=version,
-        )
-    err.print(
-        f"lead {lead_id}: {moved.move.source} → {moved.move.target} ({moved.move.term}), "
-        f"version {moved.version}"
-    )
+    """限期整改: a rectification notice with a deadline in working days."""
+    _reasoned(reason)
     _emit(
-        {
-            "lead_id": lead_id,
-            "move": move,
-            "state": moved.move.target.value,
-            "version": moved.version,
-            "audit_seq": moved.audit_seq,
-        },
+        _act(
+            lead_ref,
+            lambda s, d, i: handling.order_rectification(s, d, i, reason=reason, days=days),
+        ),
         as_json,
     )
+
+
+@lead_app.command("report")
+def lead_report(lead_ref: LeadRef, reason: Reason, as_json: JsonFlag = False) -> None:
+    """The entity has reported its rectification."""
+    _reasoned(reason)
+    _emit(
+        _act(lead_ref, lambda s, d, i: handling.report_rectification(s, d, i, reason=reason)),
+        as_json,
+    )
+
+
+@lead_app.command("follow-up")
+def lead_follow_up(
+    lead_ref: LeadRef,
+    reason: Reason,
+    passed: Annotated[bool, typer.Option("--passed/--failed", help="What the check found.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """回头看: verify the rectification; only a verified one is struck off (销号) and closed."""
+    _reasoned(reason)
+    _emit(
+        _act(lead_ref, lambda s, d, i: handling.follow_up(s, d, i, passed=passed, reason=reason)),
+        as_json,
+    )
+
+
+@lead_app.command("close")
+def lead_close(lead_ref: LeadRef, reason: Reason, as_json: JsonFlag = False) -> None:
+    """办结 without rectification: 予以了结 at triage, or after an outcome that needs none."""
+    _reasoned(reason)
+    _emit(_act(lead_ref, lambda s, d, i: handling.close(s, d, i, reason=reason)), as_json)
+
+
+@app.command()
+def sweep(
+    on: Annotated[
+        str | None, typer.Option("--on", help="The day to sweep for (YYYY-MM-DD).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The daily deadline sweep: the overdue ladder, each step once; unanswered proposals."""
+    try:
+        day = date.fromisoformat(on) if on else None
+    except ValueError:
+        raise BadInput([Problem("--on", f"not a date: {on!r} (YYYY-MM-DD)")]) from None
+    _engine()
+    from flows.sweep import deadline_sweep
+    from leadflow import prefect_runs
+
+    with prefect_runs.local():
+        steps = deadline_sweep(day)
+    for step in steps:
+        err.print(f"lead {step['lead_id']}: {step['step']} {step['number']}")
+    err.print(f"{len(steps)} step(s) taken")
+    _emit({"on": str(day or runtime.desk().today), "steps": steps}, as_json)
+
+
+@docs_app.command("render")
+def docs_render(as_json: JsonFlag = False) -> None:
+    """Render every pending document (numbers were allocated when the step was taken)."""
+    desk = runtime.desk()
+    rendered = []
+    while True:
+        with transaction(_engine()) as session:
+            batch = documents.pending(session, limit=200)
+        if not batch:
+            break
+        for document_id in batch:
+            with transaction(_engine()) as session:
+                document = documents.render(
+                    session, document_id, output_dir=desk.output_dir, actor=desk.actor
+                )
+                rendered.append({"number": document.number, "status": document.status})
+    err.print(f"{len(rendered)} document(s) rendered")
+    _emit({"rendered": rendered}, as_json)
 
 
 @stats_app.command("import")
@@ -258,7 +425,7 @@ def stats_import(file: Path, as_json: JsonFlag = False) -> None:
     """Units' monthly returns, `period,unit,indicator,value`; a repeated key replaces."""
     rows = read_returns(file)
     with transaction(_engine()) as session:
-        report = returns.import_returns(session, rows, source=str(file), actor=_actor())
+        report = returns.import_returns(session, rows, source=str(file), actor=runtime.actor())
     err.print(
         f"{file}: {report.created} new, {report.replaced} replaced, {report.unchanged} unchanged"
     )
@@ -290,14 +457,14 @@ def audit_show(
             "state": lead.state,
             "version": lead.version,
         }
-    table = Table(title=f"lead {lead.id} ({lead.external_id}) — {lead.state}")
-    for column in ("seq", "at (UTC)", "who", "what", "why", "state"):
-        table.add_column(column, no_wrap=column != "why")
+    err.print(f"lead {lead.id} ({lead.external_id}) — {lead.state}, version {lead.version}")
     for e in events:
-        moved = f"{e['state_before'] or ''} → {e['state_after']}" if e["state_after"] else ""
+        moved = f"  [{e['state_before'] or ''} → {e['state_after']}]" if e["state_after"] else ""
         when = e["at"][:19].replace("T", " ")
-        table.add_row(str(e["seq"]), when, e["actor"], e["action"], e["reason"], moved)
-    err.print(table)
+        err.print(
+            f"  {e['seq']:>6}  {when}Z  {e['actor']}  {e['action']}{moved}  {e['reason']}",
+            markup=False,
+        )
     _emit({**head, "events": events}, as_json)
 
 
@@ -333,6 +500,8 @@ def audit_verify(as_json: JsonFlag = False) -> None:
 
 def main() -> None:
     """The console script: domain errors become messages and exit codes, never tracebacks."""
+    # No telemetry from a commission's machine (and none can leave it anyway).
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     try:
         app()
     except LeadFlowError as exc:

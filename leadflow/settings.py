@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -18,6 +20,13 @@ class Settings(BaseSettings):
     import_batch_size: int = 1000
     # Who the audit trail names for commands run here; the OS user when unset.
     actor: str | None = None
+    # The commission's "today" (Asia/Shanghai); set it to replay or test a given day.
+    today: date | None = None
+    # How `lead submit` runs the intake flow: "deployment" hands it to the `lead-intake`
+    # deployment of the Prefect server at PREFECT_API_URL (a worker runs it); "local" runs
+    # it in this process (reporting to that server if one is set); "auto" is deployment
+    # when PREFECT_API_URL is set, else local (Prefect's embedded mode).
+    intake_mode: Literal["auto", "local", "deployment"] = "auto"
 
 
 def get_settings() -> Settings:

@@ -1,10 +1,12 @@
 """Issuing documents (DOMAIN.md §4): a gapless number, a record, a PDF, an audit event.
 
 A document is keyed by (kind, subject of the document, period or step): issuing the
-same key again returns the first document and issues nothing. The number is taken in
-the same transaction as the record and the state change it accompanies, under the
-audit chain's lock — so numbers run per issuer, kind and year without gaps, and a
-render that fails rolls the whole step back, number included.
+same key again returns the first document and issues nothing. Its number is taken in
+the same transaction as the step it accompanies, under the audit chain's lock, so
+numbers run per issuer, kind and year without gaps; the record waits as ``pending``
+until :func:`render` turns it into a PDF (fan-out, after the step has committed). A
+render that fails leaves the record ``void`` with its reason: a number is never reused
+and never silently missing.
 
 What a document may say is a :class:`NoticeContent`: it has no field for a reporter,
 so no notice can carry one (confidentiality by structure, DOMAIN.md §5).
@@ -59,10 +61,6 @@ def chinese_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def _number(issuer: str, prefix: str, year: int, serial: int) -> str:
-    return f"{issuer}{prefix}〔{year}〕{serial}号"
-
-
 def issue(
     session: Session,
     *,
@@ -72,7 +70,6 @@ def issue(
     issuer: str,
     issuer_name: str,
     prefix: str,
-    output_dir: Path,
     actor: str,
     reason: str,
     on: date,
@@ -80,6 +77,7 @@ def issue(
     unit_id: int | None = None,
     period: str | None = None,
 ) -> Issued:
+    """Allocate the next number and record the document, pending its rendering."""
     audit.lock_chain(session)
     existing = session.scalar(select(Document).where(Document.key == key))
     if existing is not None:
@@ -92,21 +90,7 @@ def issue(
         )
         or 0
     )
-    number = _number(issuer, prefix, on.year, serial)
-    pdf = render_pdf(
-        "notice.html.j2",
-        {
-            "title": TITLES[kind],
-            "issuer_name": issuer_name,
-            "number": number,
-            "date": chinese_date(on),
-            **content.model_dump(),
-        },
-    )
-    path = output_dir / str(on.year) / kind / f"{number}.pdf"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pdf)
-    digest = hashlib.sha256(pdf).hexdigest()
+    number = f"{issuer}{prefix}〔{on.year}〕{serial}号"
     document = Document(
         key=key,
         kind=kind,
@@ -117,10 +101,10 @@ def issue(
         lead_id=lead_id,
         unit_id=unit_id,
         period=period,
-        path=str(path),
-        sha256=digest,
-        status="issued",
+        status="pending",
         issued_at=utcnow(),
+        title=TITLES[kind],
+        content={"issuer_name": issuer_name, "date": chinese_date(on), **content.model_dump()},
     )
     session.add(document)
     session.flush()
@@ -128,10 +112,68 @@ def issue(
         session,
         audit.EventDraft(
             actor=actor,
-            action="document.issue",
+            action="document.allocate",
             reason=reason,
             lead_id=lead_id,
-            data={"kind": kind, "number": number, "sha256": digest, "key": key, "path": str(path)},
+            data={"kind": kind, "number": number, "key": key},
         ),
     )
     return Issued(document, True)
+
+
+def render(session: Session, document_id: int, *, output_dir: Path, actor: str) -> Document:
+    """Render a pending document to its PDF; its checksum goes into the audit trail.
+
+    Idempotent: an issued or void document is returned as it is. A render that fails
+    leaves the record void with its reason — the number is accounted for, never reused.
+    """
+    audit.lock_chain(session)
+    document = session.get(Document, document_id, populate_existing=True)
+    if document is None or document.status != "pending":
+        return document
+    try:
+        pdf = render_pdf(
+            "notice.html.j2",
+            {"title": document.title, "number": document.number, **(document.content or {})},
+        )
+        path = output_dir / str(document.year) / document.kind / f"{document.number}.pdf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pdf)
+    except Exception as exc:  # any failure voids the number, visibly
+        document.status, document.void_reason = "void", f"{type(exc).__name__}: {exc}"[:500]
+        audit.record(
+            session,
+            audit.EventDraft(
+                actor=actor,
+                action="document.void",
+                reason=document.void_reason,
+                lead_id=document.lead_id,
+                data={"number": document.number, "kind": document.kind},
+            ),
+        )
+        return document
+    document.path, document.sha256 = str(path), hashlib.sha256(pdf).hexdigest()
+    document.status = "issued"
+    audit.record(
+        session,
+        audit.EventDraft(
+            actor=actor,
+            action="document.issue",
+            reason=f"{document.title} {document.number}",
+            lead_id=document.lead_id,
+            data={
+                "kind": document.kind,
+                "number": document.number,
+                "sha256": document.sha256,
+                "path": str(path),
+            },
+        ),
+    )
+    return document
+
+
+def pending(session: Session, *, lead_id: int | None = None, limit: int | None = None) -> list[int]:
+    query = select(Document.id).where(Document.status == "pending").order_by(Document.id)
+    if lead_id is not None:
+        query = query.where(Document.lead_id == lead_id)
+    return list(session.scalars(query.limit(limit)))

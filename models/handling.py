@@ -103,7 +103,6 @@ def _issue(
         issuer=numbering.issuer,
         issuer_name=numbering.issuer_name,
         prefix=numbering.kinds[kind],
-        output_dir=desk.output_dir,
         actor=desk.actor,
         reason=reason,
         on=desk.today,

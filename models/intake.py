@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from models import audit
 from models.base import utcnow
-from models.errors import Problem
+from models.errors import BadInput, Problem
 from models.lead import Lead, Reporter
 from models.lifecycle import INITIAL
 from models.organisation import Entity
@@ -41,6 +41,24 @@ class Receipt:
 class IntakeResult:
     receipts: list[Receipt]
     problems: list[Problem]
+
+
+def check_references(session: Session, arrivals: Sequence[Arrival]) -> None:
+    """Refuse, before anything runs, leads that name an entity nobody has loaded."""
+    codes = {a.lead.subject.entity for a in arrivals}
+    known = set(session.scalars(select(Entity.code).where(Entity.code.in_(codes))))
+    problems = [
+        Problem(
+            a.source,
+            f"unknown entity '{a.lead.subject.entity}' (load it with `leadflow org load`)",
+            line=a.line,
+            field="subject.entity",
+        )
+        for a in arrivals
+        if a.lead.subject.entity not in known
+    ]
+    if problems:
+        raise BadInput(problems)
 
 
 def register(session: Session, arrivals: Sequence[Arrival], *, actor: str) -> IntakeResult:

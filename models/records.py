@@ -32,7 +32,10 @@ class Document(Base):
     period: Mapped[str | None] = mapped_column(String(32))
     path: Mapped[str | None] = mapped_column(Text)
     sha256: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="issued")
+    # pending (number allocated, not yet rendered) → issued, or → void (with its reason)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    title: Mapped[str | None] = mapped_column(String(100))
+    content: Mapped[dict[str, object] | None] = mapped_column(JSONType)
     void_reason: Mapped[str | None] = mapped_column(Text)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -15,24 +15,30 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from weasyprint import HTML
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, path2url
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
-class AssetsOnlyFetcher(URLFetcher):
-    """Serves the project's own template assets and refuses every other URL."""
+@lru_cache(maxsize=1)
+def assets_only_fetcher_class() -> type:
+    """A URL fetcher that serves the project's own template assets and refuses every other URL.
 
-    def __init__(self, root: Path = TEMPLATES) -> None:
-        super().__init__(allowed_protocols={"file"})
-        self._root = path2url(str(root.resolve()))
+    Built on first use: importing WeasyPrint costs half a second that commands which
+    render nothing should not pay.
+    """
+    from weasyprint.urls import URLFetcher, path2url
 
-    def fetch(self, url: str, headers: Any = None) -> Any:
-        if not url.startswith(self._root) or ".." in url:
-            raise ValueError(f"refused to fetch {url[:120]!r}: only template assets are served")
-        return super().fetch(url, headers)
+    class AssetsOnlyFetcher(URLFetcher):  # type: ignore[misc]
+        def __init__(self, root: Path = TEMPLATES) -> None:
+            super().__init__(allowed_protocols={"file"})
+            self._root = path2url(str(root.resolve()))
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if not url.startswith(self._root) or ".." in url:
+                raise ValueError(f"refused to fetch {url[:120]!r}: only template assets are served")
+            return super().fetch(url, headers)
+
+    return AssetsOnlyFetcher
 
 
 @lru_cache(maxsize=1)
@@ -47,7 +53,9 @@ def environment() -> Environment:
 
 
 @lru_cache(maxsize=1)
-def fonts() -> FontConfiguration:
+def fonts() -> Any:
+    from weasyprint.text.fonts import FontConfiguration  # heavy: imported when first needed
+
     return FontConfiguration()
 
 
@@ -56,7 +64,9 @@ def render_html(template: str, context: dict[str, Any]) -> str:
 
 
 def html_to_pdf(html: str) -> bytes:
-    document = HTML(string=html, base_url=str(TEMPLATES), url_fetcher=AssetsOnlyFetcher())
+    from weasyprint import HTML
+
+    document = HTML(string=html, base_url=str(TEMPLATES), url_fetcher=assets_only_fetcher_class()())
     pdf = document.write_pdf(font_config=fonts(), uncompressed_pdf=False)
     assert pdf is not None
     return pdf

@@ -5,8 +5,12 @@ answers), migrated by the same code as `leadflow init`, and the CLI run as a use
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -104,6 +108,70 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
     return out
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Prefect server on loopback for the whole session (its own home and database).
+
+    Commands run against it skip the ~6 s start of Prefect's temporary embedded server,
+    and the tests about Prefect itself (triggers, deployments) need a real one anyway.
+    """
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/api"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_API_URL": url,
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
+    log = (home / "server.log").open("w")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise RuntimeError(f"the Prefect server did not start; see {home / 'server.log'}")
+        time.sleep(0.3)
+    try:
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+
+
 @dataclass
 class Ran:
     code: int
@@ -133,26 +201,27 @@ class Cli:
         return ran
 
 
-@pytest.fixture
-def cli(tmp_path: Path, db_url: str) -> Cli:
-    env = {
+def _cli_env(tmp_path: Path, db_url: str, prefect_api: str) -> dict[str, str]:
+    return {
         **os.environ,
         "LEADFLOW_DATABASE_URL": db_url,
         "LEADFLOW_OUTPUT_DIR": str(tmp_path / "output"),
         "LEADFLOW_ACTOR": "测试员",
+        "LEADFLOW_INTAKE_MODE": "local",
+        "PREFECT_API_URL": prefect_api,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "COLUMNS": "200",
     }
-    return Cli(cwd=tmp_path, env=env)
 
 
 @pytest.fixture
-def sqlite_cli(tmp_path: Path) -> Cli:
+def cli(tmp_path: Path, db_url: str, prefect_api: str) -> Cli:
+    return Cli(cwd=tmp_path, env=_cli_env(tmp_path, db_url, prefect_api))
+
+
+@pytest.fixture
+def sqlite_cli(tmp_path: Path, prefect_api: str) -> Cli:
     """The CLI on an SQLite file only, for tests about the embedded default."""
-    env = {
-        **os.environ,
-        "LEADFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'leadflow.db'}",
-        "LEADFLOW_OUTPUT_DIR": str(tmp_path / "output"),
-        "LEADFLOW_ACTOR": "测试员",
-        "COLUMNS": "200",
-    }
-    return Cli(cwd=tmp_path, env=env)
+    return Cli(
+        cwd=tmp_path, env=_cli_env(tmp_path, f"sqlite:///{tmp_path / 'leadflow.db'}", prefect_api)
+    )

@@ -19,7 +19,7 @@ def ready(cli: Cli) -> Cli:
     return cli
 
 
-def test_the_lifecycle_through_the_command_line(ready: Cli) -> None:
+def test_the_lifecycle_through_the_command_line(ready: Cli, tmp_path: Path) -> None:
     again = ready("org", "load", EXAMPLES / "kunming.yaml", "--json", check=0)
     assert json.loads(again.stdout) == {
         "file": str(EXAMPLES / "kunming.yaml"),
@@ -28,30 +28,55 @@ def test_the_lifecycle_through_the_command_line(ready: Cli) -> None:
     }
     first = ready("lead", "submit", EXAMPLES / "lead.json", check=0)
     lead_id = first.stdout.strip()
-    assert lead_id.isdigit() and "received as lead" in first.stderr
-    second = ready("lead", "submit", EXAMPLES / "lead.json", "--json", check=0)
-    assert json.loads(second.stdout) == {
-        "lead_id": int(lead_id),
-        "external_id": "KM-2026-000102",
-        "duplicate": True,
-    }
+    assert lead_id.isdigit() and "awaiting a leader's decision" in first.stderr
+    second = json.loads(ready("lead", "submit", EXAMPLES / "lead.json", "--json", check=0).stdout)
+    assert (second["lead_id"], second["duplicate"]) == (int(lead_id), True)
     imported = json.loads(
         ready("lead", "import", EXAMPLES / "leads.jsonl", "--json", check=0).stdout
     )
     assert (imported["registered"], imported["duplicates"], imported["rejected"]) == (39, 1, [])
 
-    ready("lead", "move", lead_id, "triage", "--reason", "集体排查", check=0)
-    moved = ready("lead", "move", "KM-2026-000102", "assign", "--reason", "交办", "--json", check=0)
-    assert json.loads(moved.stdout)["state"] == "in_handling"
-    refused = ready("lead", "move", lead_id, "strike_off", "--reason", "销号", check=1)
+    refused = ready(
+        "lead", "dispose", lead_id, "--method", "talk_letter", "--reason", "函询", check=1
+    )
     assert "rule 'lifecycle'" in refused.stderr and "Traceback" not in refused.stderr
-    stale = ready("lead", "move", lead_id, "dispose", "--reason", "x", "--version", "1", check=1)
-    assert "optimistic_version" in stale.stderr
+    decided = json.loads(
+        ready(
+            "lead",
+            "decide",
+            "KM-2026-000102",
+            "--mode",
+            "joint",
+            "--by",
+            "杨正晓",
+            "--reason",
+            "同意联合办理",
+            "--json",
+            check=0,
+        ).stdout
+    )
+    assert decided["state"] == "in_handling"
+    [notice] = decided["notices"]
+    assert notice["kind"] == "joint_handling_notice" and Path(notice["pdf"]).is_file()
+    other = ready(
+        "lead", "decide", lead_id, "--mode", "cross", "--by", "某", "--reason", "改", check=1
+    )
+    assert "rule 'decision'" in other.stderr
 
     shown = json.loads(ready("audit", "show", lead_id, "--json", check=0).stdout)
-    assert [e["action"] for e in shown["events"]] == ["lead.receive", "lead.triage", "lead.assign"]
+    actions = [e["action"] for e in shown["events"]]
+    assert actions == [
+        "lead.receive",
+        "lead.triage",
+        "lead.decide",
+        "lead.assign",
+        "document.allocate",
+        "document.issue",
+    ]
     assert [e["seq"] for e in shown["events"]] == sorted(e["seq"] for e in shown["events"])
-    assert shown["events"][1]["actor"] == "测试员" and shown["events"][1]["reason"] == "集体排查"
+    assert (
+        shown["events"][2]["actor"] == "杨正晓" and shown["events"][2]["reason"] == "同意联合办理"
+    )
     assert (shown["state"], shown["version"]) == ("in_handling", 3)
     verified = json.loads(ready("audit", "verify", "--json", check=0).stdout)
     assert verified["intact"] and verified["events"] >= 44

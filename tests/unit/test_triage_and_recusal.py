@@ -25,7 +25,7 @@ RULES = default_policy().jurisdiction
         ("E-FM-GOV", "county", [], "city", "O5", Mode.own),  # 富民县's 县处级: the city's office
         ("E-EDU", "section", [], "county", "R01", Mode.own),  # a city department: its group
         ("E-EDU", "prefecture", [], "province", "D1", Mode.escalated),  # referred up
-        ("E-GD-MARKET", "section", ["complex", "large_amount"], "county", "C03", Mode.joint),
+        ("E-GD-MARKET", "general", ["complex", "large_amount"], "county", "C03", Mode.joint),
         ("E-XS-JINBI", "general", ["public_reaction"], "county", "C04", Mode.escalated),
         ("E-FM-GOV", "county", ["local_recusal"], "city", "O5", Mode.cross),
     ],
@@ -40,7 +40,7 @@ def test_proposals(entity, rank, flags, level, unit, mode) -> None:
 def test_joint_handling_is_office_group_and_locality() -> None:
     plan = plan_units(
         KUNMING,
-        Subject("赵某某", "E-GD-MARKET"),
+        Subject("刘某", "E-GD-MARKET"),
         mode=Mode.joint,
         level="county",
         jurisdiction_unit="C03",
@@ -53,7 +53,7 @@ def test_joint_handling_is_office_group_and_locality() -> None:
 def test_local_recusal_drops_the_locality_and_says_why() -> None:
     plan = plan_units(
         KUNMING,
-        Subject("赵某某", "E-GD-MARKET", local_recusal=True),
+        Subject("刘某", "E-GD-MARKET", local_recusal=True),
         mode=Mode.joint,
         level="county",
         jurisdiction_unit="C03",
@@ -88,7 +88,7 @@ def test_cross_handling_comes_from_another_zone() -> None:
 def test_declared_relations_and_locality_exclude_people() -> None:
     draw = draw_team(
         KUNMING,
-        Subject("赵某某", "E-GD-MARKET"),
+        Subject("刘某", "E-GD-MARKET"),
         needed=["discipline", "finance"],
         size=4,
         cross=False,

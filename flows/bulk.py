@@ -1,0 +1,80 @@
+"""Bulk intake: many leads through the same rules as one (receipt, de-duplication,
+triage, assignment), a transaction per batch, all inside one flow run. Notices are
+numbered and recorded in each batch and rendered afterwards (`leadflow docs render`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prefect import flow
+
+from leadflow import runtime
+from models import handling, intake
+from models.database import transaction
+from models.errors import Problem
+from models.inputs import Numbered, read_jsonl
+from models.orgview import snapshot
+from models.recusal import RecusalShortfall
+from models.schemas import LeadIn
+
+
+@dataclass
+class ImportReport:
+    registered: int = 0
+    duplicates: int = 0
+    rejected: list[Problem] = field(default_factory=list)
+
+
+def batches(
+    items: Iterator[Numbered[LeadIn] | Problem], size: int, source: str
+) -> Iterator[tuple[list[intake.Arrival], list[Problem], int]]:
+    arrivals: list[intake.Arrival] = []
+    problems: list[Problem] = []
+    lines = 0
+    for item in items:
+        lines += 1
+        if isinstance(item, Problem):
+            problems.append(item)
+        else:
+            arrivals.append(intake.Arrival(item.item, source, item.line))
+        if len(arrivals) >= size:
+            yield arrivals, problems, lines
+            arrivals, problems, lines = [], [], 0
+    if arrivals or problems or lines:
+        yield arrivals, problems, lines
+
+
+@flow(name="lead-import")
+def lead_import(
+    path: str, batch_size: int = 1000, progress: Callable[[int], None] | None = None
+) -> ImportReport:
+    engine, desk = runtime.engine(), runtime.desk()
+    report = ImportReport()
+    for arrivals, problems, lines in batches(read_jsonl(Path(path), LeadIn), batch_size, path):
+        if arrivals:
+            with transaction(engine) as session:
+                result = intake.register(session, arrivals, actor=desk.actor)
+                org = snapshot(session)
+                for receipt in result.receipts:
+                    if not receipt.duplicate:
+                        _triage(session, desk, receipt.lead_id, org)
+            report.registered += sum(not r.duplicate for r in result.receipts)
+            report.duplicates += sum(r.duplicate for r in result.receipts)
+            problems = sorted(problems + result.problems, key=lambda p: p.line or 0)
+        report.rejected.extend(problems)
+        if progress:
+            progress(lines)
+    return report
+
+
+def _triage(session, desk, lead_id, org) -> None:  # type: ignore[no-untyped-def]
+    with session.begin_nested():
+        try:
+            handling.triage(session, desk, lead_id, org=org)
+            return
+        except RecusalShortfall as shortfall:
+            problem = shortfall
+    handling.recusal_shortfall(session, desk, lead_id, problem)

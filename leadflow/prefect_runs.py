@@ -1,0 +1,100 @@
+"""How the command line runs LeadFlow's flows.
+
+With no Prefect server configured (the embedded default) a flow runs here, as a local
+Prefect flow run. With ``PREFECT_API_URL`` set, a lead goes through the `lead-intake`
+deployment, its ``external_id`` the idempotency key, and a worker runs it.
+
+Local runs from the command line turn off the flow-run heartbeat: in Prefect 3.8 a
+synchronous flow joins its heartbeat thread at exit, which costs about a second a run
+(ARCHITECTURE.md); the heartbeat exists to detect crashed runs, and here the command
+itself is the run's lifetime. Deployment runs keep it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+from leadflow import runtime
+from leadflow.settings import get_settings
+from models.database import transaction
+from models.lead import Lead
+from models.schemas import LeadIn
+
+INTAKE_DEPLOYMENT = "lead-intake/lead-intake"
+# How long `lead submit` waits for a deployment run before saying it is queued.
+SUBMIT_WAIT_SECONDS = 60
+
+
+def server_configured() -> bool:
+    return bool(os.environ.get("PREFECT_API_URL"))
+
+
+@contextmanager
+def local() -> Iterator[None]:
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
+def through_deployment() -> bool:
+    mode = get_settings().intake_mode
+    return mode == "deployment" or (mode == "auto" and server_configured())
+
+
+def submit(lead: LeadIn, *, source: str) -> dict[str, Any]:
+    parameters = {"lead": lead.model_dump(mode="json"), "source": source}
+    if not through_deployment():
+        from flows.intake import lead_intake
+
+        with local():
+            return lead_intake(**parameters)
+    from prefect.deployments import run_deployment
+
+    run = run_deployment(
+        INTAKE_DEPLOYMENT,
+        parameters=parameters,
+        idempotency_key=lead.external_id,
+        timeout=SUBMIT_WAIT_SECONDS,
+    )
+    deadline = time.monotonic() + 5
+    while True:
+        with transaction(runtime.engine()) as session:
+            found = session.query(Lead).filter(Lead.external_id == lead.external_id).one_or_none()
+            if found is not None or time.monotonic() > deadline:
+                break
+        time.sleep(0.2)
+    state = run.state.name if run.state else "unknown"
+    if found is None:
+        return {
+            "lead_id": None,
+            "external_id": lead.external_id,
+            "duplicate": False,
+            "state": f"queued (flow run {run.id}, {state})",
+            "flow_run": str(run.id),
+        }
+    return {
+        "lead_id": found.id,
+        "external_id": lead.external_id,
+        "duplicate": False,
+        "state": found.state,
+        "flow_run": str(run.id),
+        "notices": [],
+    }
+
+
+def resume_waiting_run(flow_run_id: str | None, decision: dict[str, Any]) -> bool:
+    """Hand the decision to the suspended intake run, if there is one to hand it to."""
+    if not (flow_run_id and server_configured()):
+        return False
+    from prefect.flow_runs import resume_flow_run
+
+    try:
+        resume_flow_run(flow_run_id, run_input=decision)
+    except Exception:  # not paused any more, or Prefect's record is gone: decide here
+        return False
+    return True
