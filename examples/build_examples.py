@@ -253,12 +253,23 @@ SEED_LEADS = [
     },
     # seed 001: the market service centre's rent fraud — merchants report, many merchants,
     # a large amount, years of accounts: complex and large, handled jointly.
-    {"external_id": "KM-2026-000102", "received_at": "2026-03-02T14:05:00+08:00",
-     "source": "public_report", "channel": "letter",
-     "reporter": {"name": "张三", "phone": "13800000000", "anonymous": False},
-     "subject": {"name": "刘某", "post": "区市场服务中心职工", "rank": "general", "entity": "E-GD-MARKET"},
-     "domain": "market_supervision", "summary": "商户举报市场服务中心职工刘某利用职务便利违规收取、骗取商户租金，涉及商户多、金额大。",
-     "amount_yuan": 1280000, "flags": ["complex", "large_amount", "long_span"]},
+    {
+        "external_id": "KM-2026-000102",
+        "received_at": "2026-03-02T14:05:00+08:00",
+        "source": "public_report",
+        "channel": "letter",
+        "reporter": {"name": "张三", "phone": "13800000000", "anonymous": False},
+        "subject": {
+            "name": "刘某",
+            "post": "区市场服务中心职工",
+            "rank": "general",
+            "entity": "E-GD-MARKET",
+        },
+        "domain": "market_supervision",
+        "summary": "商户举报市场服务中心职工刘某利用职务便利违规收取、骗取商户租金，涉及商户多、金额大。",
+        "amount_yuan": 1280000,
+        "flags": ["complex", "large_amount", "long_span"],
+    },
     # seed 000: the stalled 16-mu warehouse demolition — a county-level subject, city jurisdiction.
     {
         "external_id": "KM-2026-000103",

@@ -131,6 +131,33 @@ def lead_submit(file: Path, as_json: JsonFlag = False) -> None:
         sys.stdout.write(f"{result['lead_id']}\n")
 
 
+@lead_app.command("post")
+def lead_post(file: Path, as_json: JsonFlag = False) -> None:
+    """A lead posted as a `leadflow.lead.received` event to the Prefect server at
+    PREFECT_API_URL, whose `lead-intake` deployment trigger starts the intake run.
+    The receipt (with the reporter) is recorded here first; the event carries no reporter."""
+    from leadflow import prefect_runs
+
+    lead = read_lead(file)
+    if not prefect_runs.server_configured():
+        raise RuleRefused("prefect", "posting an event needs a Prefect server: set PREFECT_API_URL")
+    with transaction(_engine()) as session:
+        arrival = intake.Arrival(lead, str(file))
+        intake.check_references(session, [arrival])
+        receipt = intake.register(session, [arrival], actor=runtime.actor()).receipts[0]
+    event_id = prefect_runs.post(lead)
+    err.print(f"{lead.external_id}: lead {receipt.lead_id}, event {event_id} posted")
+    _emit(
+        {
+            "lead_id": receipt.lead_id,
+            "external_id": lead.external_id,
+            "event": event_id,
+            "duplicate": receipt.duplicate,
+        },
+        as_json,
+    )
+
+
 def _count_lines(path: Path) -> int:
     try:
         with path.open("rb") as handle:

@@ -22,6 +22,7 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 
 from leadflow import runtime
 from leadflow.settings import get_settings
+from models import intake
 from models.database import transaction
 from models.lead import Lead
 from models.schemas import LeadIn
@@ -47,12 +48,23 @@ def through_deployment() -> bool:
 
 
 def submit(lead: LeadIn, *, source: str) -> dict[str, Any]:
-    parameters = {"lead": lead.model_dump(mode="json"), "source": source}
+    """Receive the lead here, then run the intake flow on it without the reporter.
+
+    Prefect keeps every run's parameters in its own database and shows them in its UI;
+    the reporter's identity belongs only in LeadFlow's record (DOMAIN.md §5). So the
+    receipt — reporter included — is made here first, and the flow is handed the lead
+    without the reporter; its own receipt step then finds the lead already received.
+    """
+    with transaction(runtime.engine()) as session:
+        receipt = intake.register(
+            session, [intake.Arrival(lead, source)], actor=runtime.actor()
+        ).receipts[0]
+    parameters = {"lead": lead.model_dump(mode="json", exclude={"reporter"}), "source": source}
     if not through_deployment():
         from flows.intake import lead_intake
 
         with local():
-            return lead_intake(**parameters)
+            return {**lead_intake(**parameters), "duplicate": receipt.duplicate}
     from prefect.deployments import run_deployment
 
     run = run_deployment(
@@ -85,6 +97,20 @@ def submit(lead: LeadIn, *, source: str) -> dict[str, Any]:
         "flow_run": str(run.id),
         "notices": [],
     }
+
+
+def post(lead: LeadIn) -> str:
+    """Post the lead as a `leadflow.lead.received` event to the Prefect server; the event id."""
+    from prefect.events import emit_event
+
+    event = emit_event(
+        event="leadflow.lead.received",
+        resource={"prefect.resource.id": f"leadflow.lead.{lead.external_id}"},
+        payload={"lead": lead.model_dump(mode="json", exclude={"reporter"})},
+    )
+    if event is None:
+        raise RuntimeError("the event could not be emitted: is PREFECT_API_URL reachable?")
+    return str(event.id)
 
 
 def resume_waiting_run(flow_run_id: str | None, decision: dict[str, Any]) -> bool:

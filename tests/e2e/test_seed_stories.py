@@ -55,9 +55,11 @@ def trail(cli: Cli, lead_id: int) -> list[dict]:
 
 def pdf_text(path: str) -> str:
     """The PDF's text with all white space removed (lines wrap anywhere in Chinese)."""
-    return "".join(subprocess.run(
-        ["pdftotext", "-layout", path, "-"], capture_output=True, text=True, check=True
-    ).stdout.split())
+    return "".join(
+        subprocess.run(
+            ["pdftotext", "-layout", path, "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
 
 
 def assert_no_reporter_anywhere(output: Path) -> None:
