@@ -13,7 +13,6 @@ itself is the run's lifetime. Deployment runs keep it.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -73,27 +72,14 @@ def submit(lead: LeadIn, *, source: str) -> dict[str, Any]:
         idempotency_key=lead.external_id,
         timeout=SUBMIT_WAIT_SECONDS,
     )
-    deadline = time.monotonic() + 5
-    while True:
-        with transaction(runtime.engine()) as session:
-            found = session.query(Lead).filter(Lead.external_id == lead.external_id).one_or_none()
-            if found is not None or time.monotonic() > deadline:
-                break
-        time.sleep(0.2)
-    state = run.state.name if run.state else "unknown"
-    if found is None:
-        return {
-            "lead_id": None,
-            "external_id": lead.external_id,
-            "duplicate": False,
-            "state": f"queued (flow run {run.id}, {state})",
-            "flow_run": str(run.id),
-        }
+    with transaction(runtime.engine()) as session:
+        state = session.get(Lead, receipt.lead_id).state
+    finished = run.state is not None and run.state.is_final()
     return {
-        "lead_id": found.id,
+        "lead_id": receipt.lead_id,
         "external_id": lead.external_id,
-        "duplicate": False,
-        "state": found.state,
+        "duplicate": receipt.duplicate,
+        "state": state if finished else f"{state} (intake run {run.id} is {run.state.name})",
         "flow_run": str(run.id),
         "notices": [],
     }

@@ -185,3 +185,19 @@ def test_a_suspended_intake_run_is_resumed_by_the_leaders_decision(
     ]
     kinds = _db(served, "SELECT kind, status FROM documents WHERE lead_id = ?", lead_id)
     assert kinds == [("joint_handling_notice", "issued")]
+
+
+def test_lead_submit_goes_through_the_deployment_once(served: Cli, tmp_path: Path) -> None:
+    """With a server configured, `lead submit` hands the lead to the deployment, its
+    external_id the idempotency key: submitted twice, one run and one lead."""
+    path = tmp_path / "lead.json"
+    path.write_text(json.dumps(LEADS["KM-2026-000101"], ensure_ascii=False), encoding="utf-8")
+    before = _ids("lead-intake")
+    first = json.loads(served("lead", "submit", path, "--json", check=0).stdout)
+    second = json.loads(served("lead", "submit", path, "--json", check=0).stdout)
+    assert first["lead_id"] == second["lead_id"] and second["duplicate"]
+    assert first["flow_run"] == second["flow_run"]
+    _wait(lambda: _finished(_runs("lead-intake", besides=before), 1), "the intake run")
+    assert _db(served, "SELECT state FROM leads WHERE id = ?", first["lead_id"]) == [
+        ("in_handling",)
+    ]
