@@ -427,6 +427,20 @@ def sweep(
     _emit({"on": str(day or runtime.desk().today), "steps": steps}, as_json)
 
 
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="Smaller sizes, for a smoke run.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Measure LeadFlow's speed on this machine (figures, not pass/fail)."""
+    from leadflow import bench as harness
+
+    results = harness.run(quick=quick)
+    for key, value in results.items():
+        err.print(f"  {key:<28} {value}")
+    _emit(results, as_json)
+
+
 @docs_app.command("render")
 def docs_render(as_json: JsonFlag = False) -> None:
     """Render every pending document (numbers were allocated when the step was taken)."""

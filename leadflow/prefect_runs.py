@@ -79,7 +79,9 @@ def submit(lead: LeadIn, *, source: str) -> dict[str, Any]:
         "lead_id": receipt.lead_id,
         "external_id": lead.external_id,
         "duplicate": receipt.duplicate,
-        "state": state if finished else f"{state} (intake run {run.id} is {run.state.name})",
+        "state": state
+        if finished
+        else f"{state} (intake run {run.id}: {getattr(run.state, 'name', 'pending')})",
         "flow_run": str(run.id),
         "notices": [],
     }

@@ -1,0 +1,105 @@
+"""The benchmark harness (`leadflow bench`): figures measured in one run, on this machine.
+
+Benchmarks are not tests: the suite runs `leadflow bench --quick` to prove it works and
+asserts nothing about speed. Each figure is measured warm, in a scratch directory with
+its own SQLite database, so a user's data is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from models.inputs import read_organisation
+from models.schemas import Channel, Rank, Source
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@contextmanager
+def scratch() -> Any:
+    """A scratch database and output folder, with the example organisation loaded."""
+    with tempfile.TemporaryDirectory(prefix="leadflow-bench-") as folder:
+        saved = {k: os.environ.get(k) for k in ("LEADFLOW_DATABASE_URL", "LEADFLOW_OUTPUT_DIR")}
+        os.environ["LEADFLOW_DATABASE_URL"] = f"sqlite:///{folder}/bench.db"
+        os.environ["LEADFLOW_OUTPUT_DIR"] = f"{folder}/output"
+        try:
+            from leadflow import migrate, runtime
+            from models import org_loader, policy
+            from models.database import transaction
+
+            engine = runtime.engine()
+            migrate.upgrade(engine)
+            organisation, locate = read_organisation(EXAMPLES / "kunming.yaml")
+            with transaction(engine) as session:
+                policy.install(session, policy.default_policy(), actor="bench")
+                org_loader.load(
+                    session, organisation, source="kunming.yaml", locate=locate, actor="bench"
+                )
+            yield Path(folder)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def _lead(n: int) -> dict[str, Any]:
+    """A lead with no triage flag: own handling, assigned at once, its notice rendered."""
+    return {
+        "external_id": f"BENCH-{n:06d}",
+        "received_at": "2026-09-03T10:15:00+08:00",
+        "source": Source.resident_group.value,
+        "channel": Channel.internal.value,
+        "subject": {
+            "name": f"某{n}",
+            "post": "窗口工作人员",
+            "rank": Rank.general.value,
+            "entity": "E-XS-JINBI",
+        },
+        "domain": "four_winds",
+        "summary": "上班时间玩电脑游戏",
+    }
+
+
+def event_latency(runs: int, warmup: int = 3) -> dict[str, float]:
+    """One lead's arrival → triaged and assigned, its notice PDF on disk, through the
+    intake flow as a local Prefect flow run (warm: the server and fonts already up)."""
+    from flows.intake import lead_intake
+    from leadflow import prefect_runs
+
+    times = []
+    with scratch(), prefect_runs.local():
+        for n in range(warmup + runs):
+            started = time.perf_counter()
+            result = lead_intake(lead=_lead(n), source="bench")
+            elapsed = time.perf_counter() - started
+            if not result["notices"] or not Path(result["notices"][0]).is_file():
+                raise RuntimeError(f"no notice on disk for {result}")
+            if n >= warmup:
+                times.append(elapsed * 1000)
+    times.sort()
+    return {
+        "event_p50_ms": round(statistics.median(times), 1),
+        "event_p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 1),
+        "event_runs": runs,
+    }
+
+
+FIGURES: dict[str, Callable[[bool], dict[str, Any]]] = {
+    "event": lambda quick: event_latency(10 if quick else 50),
+}
+
+
+def run(*, quick: bool) -> dict[str, Any]:
+    results: dict[str, Any] = {"quick": quick}
+    for figure in FIGURES.values():
+        results |= figure(quick)
+    return results
