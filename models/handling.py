@@ -276,7 +276,9 @@ def assign(
         move="assign",
         actor=desk.actor,
         reason=f"{MODE_TERMS[mode.value]}，经{authorised_by}批准",
-        changes={"handling_mode": mode.value, "lead_unit_id": lead_unit.id},
+        # 提级办理 moves jurisdiction itself up a level; other modes keep it where it was.
+        changes={"handling_mode": mode.value, "lead_unit_id": lead_unit.id}
+        | ({"jurisdiction_unit_id": lead_unit.id} if mode == Mode.escalated else {}),
         data={
             "units": plan.as_dict(),
             "draw": draw.as_dict() if draw else None,

@@ -15,8 +15,10 @@ from models import documents, handling
 from models.audit import AuditEvent, verify
 from models.database import transaction
 from models.lead import LadderStep, Lead, Rectification, TriageProposal
+from models.organisation import Unit
 from models.policy import default_policy
 from models.recusal import RecusalShortfall
+from models.schemas import Flag
 from models.triage import Mode
 from tests.integration.helpers import example_leads, receive
 
@@ -133,3 +135,17 @@ def test_the_ladder_takes_each_step_once_even_when_swept_twice(
         assert session.get(Rectification, rectification.id).escalation_step == "accountability"
     assert steps == ["reminder", "urging", "supervision", "accountability"]
     assert state == "escalated"
+
+
+def test_escalated_handling_moves_jurisdiction_up(org_engine: Engine, tmp_path: Path) -> None:
+    d = desk(tmp_path, date(2026, 6, 1))
+    lead = lead_by("KM-2026-000101")  # a street's general cadre: the county's jurisdiction
+    lead_id = receive(org_engine, lead.model_copy(update={"flags": [Flag.public_reaction]}))
+    with transaction(org_engine) as session:
+        proposal = handling.triage(session, d, lead_id)
+        assert proposal.proposed_mode == "escalated"
+        handling.decide(session, d, lead_id, mode=Mode.escalated, by="杨正晓", reason="提级")
+    with transaction(org_engine) as session:
+        row = session.get(Lead, lead_id)
+        units = dict(session.execute(select(Unit.id, Unit.code)).all())
+    assert units[row.jurisdiction_unit_id] == units[row.lead_unit_id] == "O2"  # C04's office
