@@ -70,16 +70,12 @@ def apply_decision(lead_id: int, decision: LeaderDecision) -> None:
 def render_notices(lead_id: int) -> list[str]:
     """Fan-out of rendering: the lead's pending notices become PDFs (idempotent)."""
     desk = runtime.desk()
-    done = []
-    with transaction(runtime.engine()) as session:
-        ids = documents.pending(session, lead_id=lead_id)
-    for document_id in ids:
-        with transaction(runtime.engine()) as session:
-            document = documents.render(
-                session, document_id, output_dir=desk.output_dir, actor=desk.actor
-            )
-            done.append(document.path or f"{document.number} void: {document.void_reason}")
-    return done
+    return [
+        d.path or f"{d.number} void: {d.void_reason}"
+        for d in documents.render_pending(
+            runtime.engine(), output_dir=desk.output_dir, actor=desk.actor, lead_id=lead_id
+        )
+    ]
 
 
 def wait_for_decision(lead_id: int) -> LeaderDecision | None:

@@ -30,9 +30,7 @@ def deadline_sweep(on: date | None = None) -> list[dict[str, Any]]:
             step = handling.sweep_decision(session, desk, lead_id)
             taken += [step] if step else []
     for lead_id in sorted({s.lead_id for s in taken}):
-        with transaction(engine) as session:
-            ids = documents.pending(session, lead_id=lead_id)
-        for document_id in ids:
-            with transaction(engine) as session:
-                documents.render(session, document_id, output_dir=desk.output_dir, actor=desk.actor)
+        documents.render_pending(
+            engine, output_dir=desk.output_dir, actor=desk.actor, lead_id=lead_id
+        )
     return [{"lead_id": s.lead_id, "step": s.step, "number": s.number} for s in taken]

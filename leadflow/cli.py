@@ -225,22 +225,12 @@ def _act(lead_ref: str, step: Callable[[Any, handling.Desk, int], Any]) -> dict[
     with transaction(_engine()) as session:
         lead_id = _find_lead(session, lead_ref).id
         step(session, desk, lead_id)
-    notices = []
-    with transaction(_engine()) as session:
-        pending = documents.pending(session, lead_id=lead_id)
-    for document_id in pending:
-        with transaction(_engine()) as session:
-            document = documents.render(
-                session, document_id, output_dir=desk.output_dir, actor=desk.actor
-            )
-            notices.append(
-                {
-                    "number": document.number,
-                    "kind": document.kind,
-                    "status": document.status,
-                    "pdf": document.path,
-                }
-            )
+    notices = [
+        {"number": d.number, "kind": d.kind, "status": d.status, "pdf": d.path}
+        for d in documents.render_pending(
+            _engine(), output_dir=desk.output_dir, actor=desk.actor, lead_id=lead_id
+        )
+    ]
     with transaction(_engine()) as session:
         lead = session.get(Lead, lead_id)
         result = {
@@ -445,18 +435,10 @@ def bench(
 def docs_render(as_json: JsonFlag = False) -> None:
     """Render every pending document (numbers were allocated when the step was taken)."""
     desk = runtime.desk()
-    rendered = []
-    while True:
-        with transaction(_engine()) as session:
-            batch = documents.pending(session, limit=200)
-        if not batch:
-            break
-        for document_id in batch:
-            with transaction(_engine()) as session:
-                document = documents.render(
-                    session, document_id, output_dir=desk.output_dir, actor=desk.actor
-                )
-                rendered.append({"number": document.number, "status": document.status})
+    rendered = [
+        {"number": d.number, "status": d.status}
+        for d in documents.render_pending(_engine(), output_dir=desk.output_dir, actor=desk.actor)
+    ]
     err.print(f"{len(rendered)} document(s) rendered")
     _emit({"rendered": rendered}, as_json)
 

@@ -20,11 +20,12 @@ from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from models import audit
 from models.base import utcnow
+from models.database import transaction
 from models.records import Document
 from models.render import render_pdf
 
@@ -177,3 +178,18 @@ def pending(session: Session, *, lead_id: int | None = None, limit: int | None =
     if lead_id is not None:
         query = query.where(Document.lead_id == lead_id)
     return list(session.scalars(query.limit(limit)))
+
+
+def render_pending(
+    engine: Engine, *, output_dir: Path, actor: str, lead_id: int | None = None
+) -> list[Document]:
+    """Render every pending document (of one lead, or all), each in its own transaction."""
+    rendered: list[Document] = []
+    while True:
+        with transaction(engine) as session:
+            batch = pending(session, lead_id=lead_id, limit=200)
+        if not batch:
+            return rendered
+        for document_id in batch:
+            with transaction(engine) as session:
+                rendered.append(render(session, document_id, output_dir=output_dir, actor=actor))
