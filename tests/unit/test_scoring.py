@@ -1,0 +1,169 @@
+"""The colour boards of DOMAIN.md §3 on hand-worked boards, and their properties."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from models.errors import BadInput
+from models.policy import default_policy
+from models.scoring import months_of, ranks, score_board
+
+SCORING = default_policy().scoring
+IND = ["leads_received", "leads_closed"]
+
+
+def board(values, units=None, yellow=()):  # type: ignore[no-untyped-def]
+    return {
+        r.unit: r
+        for r in score_board(
+            values,
+            units=units or sorted(values),
+            indicators=IND,
+            yellow=set(yellow),
+            scoring=SCORING,
+        )
+    }
+
+
+def test_ranks_share_ties() -> None:
+    assert ranks([5, 9, 5, 1, 9]) == [3, 1, 3, 5, 1]
+    assert ranks([]) == []
+
+
+def test_a_hand_worked_board() -> None:
+    values = {
+        "A": {"leads_received": 9, "leads_closed": 1},
+        "B": {"leads_received": 7, "leads_closed": 4},
+        "C": {"leads_received": 7, "leads_closed": 4},
+        "D": {"leads_received": 5, "leads_closed": 3},
+        "E": {"leads_received": 2, "leads_closed": 0},
+        "F": {"leads_received": 2, "leads_closed": 2},
+    }
+    rows = board(values, yellow={"D"})
+    received = {
+        u: (r.cells["leads_received"].rank, r.cells["leads_received"].color)
+        for u, r in rows.items()
+    }
+    assert received == {
+        "A": (1, "red"),
+        "B": (2, "red"),
+        "C": (2, "red"),
+        "D": (4, "blue"),
+        "E": (5, "white"),
+        "F": (5, "white"),
+    }
+    closed = {
+        u: (r.cells["leads_closed"].rank, r.cells["leads_closed"].color) for u, r in rows.items()
+    }
+    assert closed == {
+        "A": (5, "blue"),
+        "B": (1, "red"),
+        "C": (1, "red"),
+        "D": (3, "red"),
+        "E": (6, "white"),
+        "F": (4, "blue"),
+    }
+    assert {u: r.score for u, r in rows.items()} == {
+        "A": 8,
+        "B": 10,
+        "C": 10,
+        "D": 8,
+        "E": 2,
+        "F": 4,
+    }
+    assert [
+        (r.unit, r.rank)
+        for r in score_board(
+            values, units=sorted(values), indicators=IND, yellow=set(), scoring=SCORING
+        )
+    ] == [("B", 1), ("C", 1), ("A", 3), ("D", 3), ("F", 5), ("E", 6)]
+    assert [u for u, r in rows.items() if r.last] == ["E"]
+    assert rows["D"].yellow and rows["D"].score == 8  # yellow changes no points
+
+
+def test_all_values_equal_are_all_red() -> None:
+    rows = board({u: {"leads_received": 3, "leads_closed": 3} for u in "ABCDEFG"})
+    assert {c.color for r in rows.values() for c in r.cells.values()} == {"red"}
+    assert all(r.last and r.rank == 1 for r in rows.values())  # everyone shares last place
+
+
+def test_fewer_than_four_units_are_all_red() -> None:
+    rows = board({"A": {"leads_received": 5}, "B": {"leads_received": 0}, "C": {}})
+    assert {r.cells["leads_received"].color for r in rows.values()} == {"red"}
+
+
+def test_several_units_tied_for_last_and_a_unit_with_no_return() -> None:
+    values = {
+        u: {"leads_received": v, "leads_closed": v}
+        for u, v in zip("ABCDE", [9, 8, 7, 1, 1], strict=True)
+    }
+    rows = board(values, units=[*values, "Z"])  # Z sent no return: zeros
+    assert rows["Z"].zero_report and rows["Z"].cells["leads_received"].color == "white"
+    assert [u for u, r in rows.items() if r.last] == ["Z"]
+    rows = board(values)
+    assert sorted(u for u, r in rows.items() if r.last) == ["D", "E"]
+
+
+@pytest.mark.parametrize(
+    ("period", "months"),
+    [
+        ("2026-09", ["2026-09"]),
+        ("2026-Q3", ["2026-07", "2026-08", "2026-09"]),
+        ("2026-01..2026-03", ["2026-01", "2026-02", "2026-03"]),
+        ("2026-11..2027-02", ["2026-11", "2026-12", "2027-01", "2027-02"]),
+    ],
+)
+def test_periods(period: str, months: list[str]) -> None:
+    assert months_of(period) == months
+
+
+@pytest.mark.parametrize("period", ["2026-13", "2026-Q5", "2026-09..2026-01", "Q3", ""])
+def test_bad_periods(period: str) -> None:
+    with pytest.raises(BadInput):
+        months_of(period)
+
+
+values_st = st.dictionaries(
+    st.text("ABCDEFGHIJ", min_size=1, max_size=2),
+    st.fixed_dictionaries({i: st.integers(0, 20) for i in IND}),
+    min_size=1,
+    max_size=12,
+)
+
+
+@given(values=values_st, data=st.data())
+def test_the_board_does_not_depend_on_order(values, data) -> None:  # type: ignore[no-untyped-def]
+    units = list(values)
+    shuffled = data.draw(st.permutations(units))
+    a = score_board(values, units=units, indicators=IND, yellow=set(), scoring=SCORING)
+    b = score_board(
+        dict(reversed(list(values.items()))),
+        units=shuffled,
+        indicators=list(IND),
+        yellow=set(),
+        scoring=SCORING,
+    )
+    assert a == b
+
+
+@given(values=values_st)
+def test_colours_points_and_scores_follow_the_rules(values) -> None:  # type: ignore[no-untyped-def]
+    rows = score_board(values, units=list(values), indicators=IND, yellow=set(), scoring=SCORING)
+    for indicator in IND:
+        column = {r.unit: r.cells[indicator].value for r in rows}
+        lowest = min(column.values())
+        for r in rows:
+            cell = r.cells[indicator]
+            assert cell.rank == 1 + sum(v > cell.value for v in column.values())
+            expected = "red" if cell.rank <= 3 else ("white" if cell.value == lowest else "blue")
+            assert (
+                cell.color == expected
+                and cell.points == {"red": 5, "blue": 3, "white": 1}[expected]
+            )
+    for r in rows:
+        assert r.score == sum(c.points for c in r.cells.values())
+        assert r.rank == 1 + sum(o.score > r.score for o in rows)
+        assert r.last == (r.score == min(o.score for o in rows))
+    assert [(r.rank, r.unit) for r in rows] == sorted((r.rank, r.unit) for r in rows)
