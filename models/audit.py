@@ -21,7 +21,17 @@ from datetime import datetime
 from json.encoder import encode_basestring  # the C-accelerated encoder json.dumps uses
 from typing import Any
 
-from sqlalchemy import Connection, ForeignKey, Integer, String, Text, insert, select, update
+from sqlalchemy import (
+    Connection,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    event,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, utcnow
@@ -109,16 +119,31 @@ def event_hash(canonical: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+_HEAD = "leadflow.audit_head"
+
+
 def lock_chain(session: Session) -> tuple[int, str]:
     """Take the chain's lock for the rest of the transaction; the last event's seq and hash.
 
     Every writing transaction takes it first, so all writers queue in one order.
     On SQLite the transaction already holds the write lock (``BEGIN IMMEDIATE``).
+    Once taken, the head is remembered until the transaction (or a savepoint in it)
+    ends, so the many steps of one transaction do not re-read it.
     """
+    cached = session.info.get(_HEAD)
+    if cached is not None:
+        return cached
     seq, digest = session.execute(
         select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
     ).one()
+    session.info[_HEAD] = (seq, digest)
     return seq, digest
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, _transaction: Any) -> None:
+    # Any end — commit, rollback, or a savepoint's — may leave the remembered head stale.
+    session.info.pop(_HEAD, None)
 
 
 def append(session: Session, drafts: Iterable[EventDraft], *, at: datetime | None = None) -> int:
@@ -168,6 +193,7 @@ def append(session: Session, drafts: Iterable[EventDraft], *, at: datetime | Non
     if rows:
         session.execute(insert(AuditEvent), rows)
         session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+        session.info[_HEAD] = (seq, prev)
     return seq
 
 

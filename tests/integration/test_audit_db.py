@@ -105,3 +105,26 @@ def test_tampering_behind_the_guards_is_found_and_named(org_engine: Engine, how:
     assert not verdict.intact
     assert words in verdict.problem
     assert verdict.seq == (seq if seq is not None else total - 1)
+
+
+def test_a_rolled_back_savepoint_leaves_no_gap_in_the_chain(org_engine: Engine) -> None:
+    from sqlalchemy import select
+
+    from models.audit import AuditEvent, EventDraft, record
+    from models.database import transaction
+
+    with transaction(org_engine) as session:
+        record(session, EventDraft(actor="t", action="test.kept", reason="before"))
+        savepoint = session.begin_nested()
+        record(session, EventDraft(actor="t", action="test.undone", reason="inside"))
+        savepoint.rollback()
+        record(session, EventDraft(actor="t", action="test.kept", reason="after"))
+    with org_engine.connect() as connection:
+        verdict = verify(connection)
+        actions = list(
+            connection.scalars(
+                select(AuditEvent.action).where(AuditEvent.action.like("test.%")).order_by("seq")
+            )
+        )
+    assert verdict.intact, verdict.problem
+    assert actions == ["test.kept", "test.kept"]
