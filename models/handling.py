@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -711,6 +712,4 @@ def due_for_sweep(session: Session) -> tuple[list[int], list[int]]:
 
 def local_today(now: datetime | None = None) -> date:
     """Today in Asia/Shanghai: deadlines are counted on the commission's calendar."""
-    from zoneinfo import ZoneInfo
-
     return (now or utcnow()).astimezone(ZoneInfo("Asia/Shanghai")).date()
