@@ -17,7 +17,6 @@ from models.database import transaction
 from models.errors import Problem
 from models.inputs import Numbered, read_jsonl
 from models.orgview import snapshot
-from models.recusal import RecusalShortfall
 from models.schemas import LeadIn
 
 
@@ -60,7 +59,7 @@ def lead_import(
                 org = snapshot(session)
                 for receipt in result.receipts:
                     if not receipt.duplicate:
-                        _triage(session, desk, receipt.lead_id, org)
+                        handling.triage(session, desk, receipt.lead_id, org=org)
             report.registered += sum(not r.duplicate for r in result.receipts)
             report.duplicates += sum(r.duplicate for r in result.receipts)
             problems = sorted(problems + result.problems, key=lambda p: p.line or 0)
@@ -68,13 +67,3 @@ def lead_import(
         if progress:
             progress(lines)
     return report
-
-
-def _triage(session, desk, lead_id, org) -> None:  # type: ignore[no-untyped-def]
-    with session.begin_nested():
-        try:
-            handling.triage(session, desk, lead_id, org=org)
-            return
-        except RecusalShortfall as shortfall:
-            problem = shortfall
-    handling.recusal_shortfall(session, desk, lead_id, problem)

@@ -20,7 +20,6 @@ from models import documents, handling, intake
 from models.database import transaction
 from models.errors import BadInput
 from models.lead import Lead, TriageProposal
-from models.recusal import RecusalShortfall
 from models.schemas import LeadIn
 from models.triage import Mode
 
@@ -43,27 +42,24 @@ def receive(lead: LeadIn, source: str) -> tuple[int, bool]:
 
 
 def triage(lead_id: int) -> TriageProposal:
-    desk = runtime.desk()
-    try:
-        with transaction(runtime.engine()) as session:
-            return handling.triage(session, desk, lead_id)
-    except RecusalShortfall as shortfall:
-        with transaction(runtime.engine()) as session:
-            handling.recusal_shortfall(session, desk, lead_id, shortfall)
-            return session.get(TriageProposal, lead_id)
+    with transaction(runtime.engine()) as session:
+        return handling.triage(session, runtime.desk(), lead_id)
 
 
 def apply_decision(lead_id: int, decision: LeaderDecision) -> None:
-    desk = runtime.desk()
-    try:
-        with transaction(runtime.engine()) as session:
-            handling.decide(
-                session, desk, lead_id, mode=decision.mode, by=decision.by, reason=decision.reason
-            )
-    except RecusalShortfall as shortfall:
-        with transaction(runtime.engine()) as session:
-            handling.recusal_shortfall(session, desk, lead_id, shortfall)
-        raise
+    with transaction(runtime.engine()) as session:
+        shortfall = handling.decide(
+            session,
+            runtime.desk(),
+            lead_id,
+            mode=decision.mode,
+            by=decision.by,
+            reason=decision.reason,
+        )
+    if shortfall is not None:
+        get_run_logger().warning(
+            "lead %s: %s; escalated handling is proposed instead", lead_id, shortfall
+        )
 
 
 @task(name="render-notices", retries=2, retry_delay_seconds=1)

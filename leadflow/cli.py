@@ -272,18 +272,20 @@ def lead_decide(
         err.print(f"lead {lead_id}: decision handed to the waiting intake run {waiting}")
         _emit({"lead_id": lead_id, "resumed_flow_run": waiting, **decision}, as_json)
         return
-    try:
-        result = _act(
-            lead_ref, lambda s, d, i: handling.decide(s, d, i, mode=mode, by=by, reason=reason)
-        )
-    except RecusalShortfall as shortfall:
-        with transaction(_engine()) as session:
-            handling.recusal_shortfall(session, runtime.desk(), lead_id, shortfall)
+    shortfalls: list[RecusalShortfall] = []
+
+    def step(session: Any, desk: handling.Desk, lead_id: int) -> None:
+        shortfall = handling.decide(session, desk, lead_id, mode=mode, by=by, reason=reason)
+        if shortfall is not None:
+            shortfalls.append(shortfall)
+
+    result = _act(lead_ref, step)
+    if shortfalls:
         raise RuleRefused(
             "recusal",
-            f"{shortfall}; escalated handling is now proposed to the "
-            "leader instead — the rule is not relaxed",
-        ) from None
+            f"{shortfalls[0]}; the decision is recorded and escalated handling is now "
+            "proposed to the leader instead — the rule is not relaxed",
+        )
     _emit(result, as_json)
 
 

@@ -175,20 +175,26 @@ def triage(
         },
     )
     if not proposal.needs_decision:
-        assign(session, desk, lead_id, mode=Mode.own, authorised_by="依干部管理权限", org=org)
+        assign_under_recusal(
+            session, desk, lead_id, mode=Mode.own, authorised_by="依干部管理权限", org=org
+        )
     return record
 
 
 def decide(
     session: Session, desk: Desk, lead_id: int, *, mode: Mode, by: str, reason: str
-) -> TriageProposal:
-    """委领导分析研判: the leader's decision on the proposal, then the assignment."""
+) -> RecusalShortfall | None:
+    """委领导分析研判: the leader's decision on the proposal, then the assignment.
+
+    Returns the shortfall when recusal left too few to assign in that mode: the decision
+    and the shortfall are both on the record, and escalated handling is proposed anew.
+    """
     proposal = session.get(TriageProposal, lead_id, populate_existing=True)
     if proposal is None:
         raise RuleRefused("decision", f"lead {lead_id} has not been triaged: nothing to decide")
     if proposal.decided_mode is not None:
         if proposal.decided_mode == mode.value:
-            return proposal  # the same decision given twice (a retry): nothing new
+            return None  # the same decision given twice (a retry): nothing new
         raise RuleRefused(
             "decision",
             f"lead {lead_id} was already decided ({proposal.decided_mode}) by "
@@ -209,8 +215,30 @@ def decide(
             },
         ),
     )
-    assign(session, desk, lead_id, mode=mode, authorised_by=by)
-    return proposal
+    return assign_under_recusal(session, desk, lead_id, mode=mode, authorised_by=by)
+
+
+def assign_under_recusal(
+    session: Session,
+    desk: Desk,
+    lead_id: int,
+    *,
+    mode: Mode,
+    authorised_by: str,
+    org: OrgView | None = None,
+) -> RecusalShortfall | None:
+    """Assign; if recusal leaves too few, record that and propose escalated handling instead.
+
+    The attempt runs in a savepoint, so a refused draw leaves nothing half-assigned,
+    while everything before it in the transaction (the triage, the decision) stands.
+    """
+    try:
+        with session.begin_nested():
+            assign(session, desk, lead_id, mode=mode, authorised_by=authorised_by, org=org)
+    except RecusalShortfall as shortfall:
+        recusal_shortfall(session, desk, lead_id, shortfall)
+        return shortfall
+    return None
 
 
 def needed_expertise(policy: Policy, lead: Lead) -> list[str]:

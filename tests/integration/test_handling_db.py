@@ -8,13 +8,19 @@ import subprocess
 from datetime import date
 from pathlib import Path
 
-import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from models import documents, handling
 from models.audit import AuditEvent, verify
 from models.database import transaction
-from models.lead import LadderStep, Lead, Rectification, TriageProposal
+from models.lead import (
+    Assignment,
+    LadderStep,
+    Lead,
+    Rectification,
+    TeamMember,
+    TriageProposal,
+)
 from models.organisation import Unit
 from models.policy import default_policy
 from models.recusal import RecusalShortfall
@@ -91,10 +97,11 @@ def test_recusal_that_leaves_too_few_escalates_and_never_relaxes(
     d = desk(tmp_path, date(2026, 6, 1), team=too_big)
     with transaction(org_engine) as session:
         handling.triage(session, d, lead_id)
-    with pytest.raises(RecusalShortfall, match="needs 500"), transaction(org_engine) as session:
-        handling.decide(session, d, lead_id, mode=Mode.joint, by="杨正晓", reason="同意")
     with transaction(org_engine) as session:
-        handling.recusal_shortfall(session, d, lead_id, RecusalShortfall("recusal leaves 90"))
+        shortfall = handling.decide(
+            session, d, lead_id, mode=Mode.joint, by="杨正晓", reason="同意"
+        )
+    assert isinstance(shortfall, RecusalShortfall) and "needs 500" in str(shortfall)
     with transaction(org_engine) as session:
         proposal = session.get(TriageProposal, lead_id)
         lead = session.get(Lead, lead_id)
@@ -105,12 +112,15 @@ def test_recusal_that_leaves_too_few_escalates_and_never_relaxes(
                 .order_by(AuditEvent.seq)
             )
         )
+        assigned = session.scalar(select(func.count()).where(Assignment.lead_id == lead_id))
+        drawn = session.scalar(select(func.count()).where(TeamMember.lead_id == lead_id))
+    assert actions[-2:] == ["lead.decide", "lead.recusal_shortfall"]  # both on the record
+    assert "lead.assign" not in actions and assigned == drawn == 0  # nothing half-assigned
     assert (lead.state, proposal.proposed_mode, proposal.decided_mode) == (
         "triaged",
         "escalated",
         None,
     )
-    assert actions[-1] == "lead.recusal_shortfall" and "lead.assign" not in actions
     with org_engine.connect() as connection:
         assert verify(connection).intact
 
