@@ -33,11 +33,11 @@ from models.lead import (
     TriageProposal,
 )
 from models.lifecycle import State, perform
-from models.organisation import Entity, Person, Unit
+from models.organisation import Entity, Unit, UnitKind
 from models.orgview import OrgView, snapshot
 from models.policy import Policy
 from models.recusal import RecusalShortfall, Subject, draw_team, plan_units
-from models.triage import Mode, coordinating_office, propose
+from models.triage import Mode, propose
 from models.workdays import Deadline, WorkCalendar
 
 DISPOSAL_METHODS = {
@@ -79,10 +79,6 @@ def _lead(session: Session, lead_id: int) -> Lead:
     if lead is None:
         raise RuleRefused("lead", f"no lead with id {lead_id}")
     return lead
-
-
-def _unit(session: Session, code: str) -> Unit:
-    return session.scalars(select(Unit).where(Unit.code == code)).one()
 
 
 def _issue(
@@ -142,7 +138,7 @@ def triage(
         flags=list(lead.flags),
         rules=desk.policy.jurisdiction,
     )
-    unit = _unit(session, proposal.jurisdiction_unit)
+    unit = org.units[proposal.jurisdiction_unit]
     due = (
         desk.calendar.add_working_days(desk.today, desk.policy.deadlines.leader_decision)
         if proposal.needs_decision
@@ -282,23 +278,21 @@ def assign(
             seed=seed,
         )
     now = utcnow()
-    lead_unit = _unit(session, plan.lead_unit)
+    lead_unit = org.units[plan.lead_unit]
     roles = [(plan.lead_unit, "lead")] + [(u, "co") for u in plan.co_units]
     for code, role in roles:
         session.add(
-            Assignment(lead_id=lead_id, unit_id=_unit(session, code).id, role=role, assigned_at=now)
+            Assignment(lead_id=lead_id, unit_id=org.units[code].id, role=role, assigned_at=now)
         )
-    if draw is not None:
-        people = dict(session.execute(select(Person.code, Person.id)).all())
-        for code in draw.team:
-            session.add(
-                TeamMember(
-                    lead_id=lead_id,
-                    person_id=people[code],
-                    leader=code == draw.leader,
-                    drawn_at=now,
-                )
+    for code in draw.team if draw else ():
+        session.add(
+            TeamMember(
+                lead_id=lead_id,
+                person_id=org.people[code].id,
+                leader=code == draw.leader,
+                drawn_at=now,
             )
+        )
     perform(
         session,
         lead_id=lead_id,
@@ -314,20 +308,19 @@ def assign(
             "authorised_by": authorised_by,
         },
     )
-    names = dict(session.execute(select(Unit.code, Unit.name)).all())
     paragraphs = [
-        f"经研判，现将下列问题线索交由{names[plan.lead_unit]}牵头，以{MODE_TERMS[mode.value]}方式办理。"
+        f"经研判，现将下列问题线索交由{lead_unit.name}牵头，以{MODE_TERMS[mode.value]}方式办理。"
     ]
     if plan.co_units:
-        paragraphs.append("协办单位：" + "、".join(names[u] for u in plan.co_units) + "。")
+        paragraphs.append("协办单位：" + "、".join(org.units[u].name for u in plan.co_units) + "。")
     kind = "assignment_notice"
     if draw is not None:
         kind = "joint_handling_notice"
-        person_names = dict(session.execute(select(Person.code, Person.name)).all())
+        person = {code: p.name for code, p in org.people.items()}
         paragraphs.append(
             "按照“一事一抽调”原则，从监督人才库抽取工作组成员："
-            + "、".join(person_names[c] for c in draw.team)
-            + f"。按照“一事一授权”原则，授权{person_names[draw.leader]}为本次任务组长，"
+            + "、".join(person[c] for c in draw.team)
+            + f"。按照“一事一授权”原则，授权{person[draw.leader]}为本次任务组长，"
             f"授权人：{authorised_by}。"
         )
     paragraphs.append("请严格落实回避规定，依规依纪依法办理，并按时报告办理情况。")
@@ -338,7 +331,7 @@ def assign(
         key=f"{kind}:lead:{lead_id}",
         lead=lead,
         content=NoticeContent(
-            addressee=names[plan.lead_unit], paragraphs=paragraphs, facts=_facts(session, lead)
+            addressee=lead_unit.name, paragraphs=paragraphs, facts=_facts(session, lead)
         ),
         reason="交办",
     )
@@ -633,7 +626,6 @@ def sweep_rectification(session: Session, desk: Desk, rectification_id: int) -> 
     )
     lead = _lead(session, rectification.lead_id)
     entity = session.get(Entity, lead.entity_id)
-    names = dict(session.execute(select(Unit.code, Unit.name)).all())
     out = []
     for rung in desk.policy.overdue_ladder:
         if rung.offset > offset or rung.step in taken:
@@ -652,8 +644,15 @@ def sweep_rectification(session: Session, desk: Desk, rectification_id: int) -> 
                 },
             )
         addressee = entity.name
-        if rung.step == "accountability":
-            addressee = names[coordinating_office(snapshot(session))]
+        if rung.step == "accountability":  # 问责 is proposed to the coordinating office
+            addressee = (
+                session.scalars(
+                    select(Unit.name)
+                    .where(Unit.kind == UnitKind.coordinating_office.value)
+                    .order_by(Unit.code)
+                ).first()
+                or desk.policy.numbering.issuer_name
+            )
         issued = _issue(
             session,
             desk,
@@ -679,7 +678,6 @@ def sweep_rectification(session: Session, desk: Desk, rectification_id: int) -> 
                 document_id=issued.document.id,
             )
         )
-        rectification.escalation_step = rung.step
         out.append(SweepStep(lead.id, rung.step, issued.document.number))
     return out
 

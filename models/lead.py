@@ -117,7 +117,6 @@ class Rectification(Base):
     reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     struck_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    escalation_step: Mapped[str | None] = mapped_column(String(32))
     notice_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     follow_up_failures: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -31,6 +31,9 @@ class UnitView:
     zone: str | None = None
     office: str | None = None
     parent: str | None = None
+    # Carried so that assignments and notices need no further queries (None/"" from a file).
+    id: int | None = None
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class PersonView:
     home_entity: str | None = None
     expertise: frozenset[str] = frozenset()
     active: bool = True
+    id: int | None = None
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,9 @@ class OrgView:
 def snapshot(session: Session) -> OrgView:
     zone_codes = dict(session.execute(select(Zone.id, Zone.code)).all())
     unit_rows = session.execute(
-        select(Unit.id, Unit.code, Unit.kind, Unit.zone_id, Unit.office_id, Unit.parent_id)
+        select(
+            Unit.id, Unit.code, Unit.kind, Unit.zone_id, Unit.office_id, Unit.parent_id, Unit.name
+        )
     ).all()
     unit_codes = {r.id: r.code for r in unit_rows}
     units = {
@@ -98,6 +105,8 @@ def snapshot(session: Session) -> OrgView:
             zone_codes.get(r.zone_id),
             unit_codes.get(r.office_id),
             unit_codes.get(r.parent_id),
+            id=r.id,
+            name=r.name,
         )
         for r in unit_rows
     }
@@ -114,6 +123,7 @@ def snapshot(session: Session) -> OrgView:
         )
         for r in entity_rows
     }
+    person_rows = list(session.scalars(select(Person)))
     people = {
         p.code: PersonView(
             p.code,
@@ -121,10 +131,12 @@ def snapshot(session: Session) -> OrgView:
             entity_codes.get(p.home_entity_id),
             frozenset(p.expertise),
             p.active,
+            id=p.id,
+            name=p.name,
         )
-        for p in session.scalars(select(Person))
+        for p in person_rows
     }
-    person_codes = {p.id: p.code for p in session.scalars(select(Person))}
+    person_codes = {p.id: p.code for p in person_rows}
     relations = tuple(
         RelationView(
             person_codes[r.person_id], r.subject_name, entity_codes.get(r.entity_id), r.relation

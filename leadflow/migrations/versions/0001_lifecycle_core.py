@@ -363,7 +363,6 @@ def upgrade() -> None:
         sa.Column("reported_at", sa.DateTime(), nullable=True),
         sa.Column("verified_at", sa.DateTime(), nullable=True),
         sa.Column("struck_off_at", sa.DateTime(), nullable=True),
-        sa.Column("escalation_step", sa.String(length=32), nullable=True),
         sa.ForeignKeyConstraint(
             ["entity_id"], ["entities.id"], name=op.f("fk_rectifications_entity_id_entities")
         ),
