@@ -142,10 +142,8 @@ def lead_post(file: Path, as_json: JsonFlag = False) -> None:
     if not prefect_runs.server_configured():
         raise RuleRefused("prefect", "posting an event needs a Prefect server: set PREFECT_API_URL")
     with transaction(_engine()) as session:
-        arrival = intake.Arrival(lead, str(file))
-        intake.check_references(session, [arrival])
-        receipt = intake.register(session, [arrival], actor=runtime.actor()).receipts[0]
-    event_id = prefect_runs.post(lead)
+        intake.check_references(session, [intake.Arrival(lead, str(file))])
+    receipt, event_id = prefect_runs.post(lead, source=str(file))
     err.print(f"{lead.external_id}: lead {receipt.lead_id}, event {event_id} posted")
     _emit(
         {

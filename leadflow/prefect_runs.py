@@ -23,6 +23,7 @@ from leadflow import runtime
 from leadflow.settings import get_settings
 from models import intake
 from models.database import transaction
+from models.errors import LeadFlowError
 from models.lead import Lead
 from models.schemas import LeadIn
 
@@ -46,19 +47,26 @@ def through_deployment() -> bool:
     return mode == "deployment" or (mode == "auto" and server_configured())
 
 
-def submit(lead: LeadIn, *, source: str) -> dict[str, Any]:
-    """Receive the lead here, then run the intake flow on it without the reporter.
+def receive_here(lead: LeadIn, source: str) -> tuple[intake.Receipt, dict[str, Any]]:
+    """Record the receipt in LeadFlow's database; the lead as Prefect may see it.
 
-    Prefect keeps every run's parameters in its own database and shows them in its UI;
-    the reporter's identity belongs only in LeadFlow's record (DOMAIN.md §5). So the
-    receipt — reporter included — is made here first, and the flow is handed the lead
-    without the reporter; its own receipt step then finds the lead already received.
+    Prefect keeps every run's parameters and every event in its own database and shows
+    them in its UI; the reporter's identity belongs only in LeadFlow's record
+    (DOMAIN.md §5). So the receipt — reporter included — is made here first, and Prefect
+    is handed the lead without the reporter; the flow's own receipt step then finds the
+    lead already received.
     """
     with transaction(runtime.engine()) as session:
         receipt = intake.register(
             session, [intake.Arrival(lead, source)], actor=runtime.actor()
         ).receipts[0]
-    parameters = {"lead": lead.model_dump(mode="json", exclude={"reporter"}), "source": source}
+    return receipt, lead.model_dump(mode="json", exclude={"reporter"})
+
+
+def submit(lead: LeadIn, *, source: str) -> dict[str, Any]:
+    """Receive the lead here, then run the intake flow on it (locally or by deployment)."""
+    receipt, shareable = receive_here(lead, source)
+    parameters = {"lead": shareable, "source": source}
     if not through_deployment():
         from flows.intake import lead_intake
 
@@ -87,18 +95,19 @@ def submit(lead: LeadIn, *, source: str) -> dict[str, Any]:
     }
 
 
-def post(lead: LeadIn) -> str:
-    """Post the lead as a `leadflow.lead.received` event to the Prefect server; the event id."""
+def post(lead: LeadIn, *, source: str) -> tuple[intake.Receipt, str]:
+    """Receive the lead here, then post it as a `leadflow.lead.received` event; the event id."""
     from prefect.events import emit_event
 
+    receipt, shareable = receive_here(lead, source)
     event = emit_event(
         event="leadflow.lead.received",
         resource={"prefect.resource.id": f"leadflow.lead.{lead.external_id}"},
-        payload={"lead": lead.model_dump(mode="json", exclude={"reporter"})},
+        payload={"lead": shareable},
     )
     if event is None:
-        raise RuntimeError("the event could not be emitted: is PREFECT_API_URL reachable?")
-    return str(event.id)
+        raise LeadFlowError("the event could not be emitted: is PREFECT_API_URL reachable?")
+    return receipt, str(event.id)
 
 
 def resume_waiting_run(flow_run_id: str | None, decision: dict[str, Any]) -> bool:

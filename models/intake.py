@@ -43,20 +43,20 @@ class IntakeResult:
     problems: list[Problem]
 
 
+def _unknown_entity(arrival: Arrival) -> Problem:
+    return Problem(
+        arrival.source,
+        f"unknown entity '{arrival.lead.subject.entity}' (load it with `leadflow org load`)",
+        line=arrival.line,
+        field="subject.entity",
+    )
+
+
 def check_references(session: Session, arrivals: Sequence[Arrival]) -> None:
     """Refuse, before anything runs, leads that name an entity nobody has loaded."""
     codes = {a.lead.subject.entity for a in arrivals}
     known = set(session.scalars(select(Entity.code).where(Entity.code.in_(codes))))
-    problems = [
-        Problem(
-            a.source,
-            f"unknown entity '{a.lead.subject.entity}' (load it with `leadflow org load`)",
-            line=a.line,
-            field="subject.entity",
-        )
-        for a in arrivals
-        if a.lead.subject.entity not in known
-    ]
+    problems = [_unknown_entity(a) for a in arrivals if a.lead.subject.entity not in known]
     if problems:
         raise BadInput(problems)
 
@@ -90,14 +90,7 @@ def register(session: Session, arrivals: Sequence[Arrival], *, actor: str) -> In
             order.append((lead.external_id, True))
             continue
         if lead.subject.entity not in entities:
-            problems.append(
-                Problem(
-                    arrival.source,
-                    f"unknown entity '{lead.subject.entity}' (load it with `leadflow org load`)",
-                    line=arrival.line,
-                    field="subject.entity",
-                )
-            )
+            problems.append(_unknown_entity(arrival))
             continue
         duplicate = lead.external_id in seen
         order.append((lead.external_id, duplicate))
