@@ -105,7 +105,7 @@ def test_seed_000_window_staff_gaming_after_zero_reports(office: Cli, tmp_path: 
     rectify = step(office, "lead", "rectify", str(lead_id), "--days", "10", "--reason", "限期整改")
     [rectification_notice] = rectify["notices"]
     text = pdf_text(rectification_notice["pdf"])
-    assert "西山区金碧街道" in text and "2026年6月15日" in text  # 10 working days (端午 6-19)
+    assert "西山区金碧街道" in text and "2026年6月15日" in text  # 10 working days from Mon 1 June
     step(office, "lead", "report", str(lead_id), "--reason", "街道报送整改情况")
     failed = step(office, "lead", "follow-up", str(lead_id), "--failed", "--reason", "回头看未到位")
     assert failed["state"] == "rectifying"  # not struck off without verification

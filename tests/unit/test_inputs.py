@@ -124,5 +124,9 @@ def test_returns_csv(tmp_path: Path) -> None:
     path.write_text("period,unit,indicator,value\n2026-09,R03,leads_received\n2026-9,R03,x,-1\n")
     found = problems_of(read_returns, path)
     assert [(p.line, p.field) for p in found] == [(2, None), (3, "period"), (3, "value")]
-    path.write_text('period,unit,indicator,value\n"2026-09,R03,x,1\n')
-    assert "CSV" in problems_of(read_returns, path)[0].reason or problems_of(read_returns, path)
+    path.write_text('period,unit,indicator,value\n"2026-09,R03,x,1\n')  # unterminated quote
+    [problem] = problems_of(read_returns, path)
+    assert (problem.line, problem.reason) == (2, "expected 4 values, found 1")
+    path.write_text('period,unit,indicator,value\n2026-09,R03,"' + "x" * 200_000 + '",1\n')
+    [problem] = problems_of(read_returns, path)
+    assert problem.line == 2 and problem.reason.startswith("not valid CSV: field larger")
