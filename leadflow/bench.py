@@ -93,8 +93,55 @@ def event_latency(runs: int, warmup: int = 3) -> dict[str, float]:
     }
 
 
+def monthly_national(units: int, leads: int, period: str = "2026-12") -> dict[str, Any]:
+    """Boards and escalation decisions (no PDFs) for a synthetic national year: both
+    boards for the month and the month before (work warnings, zero reports), the year
+    to date (the bulletin's) and the quarter (interview notices)."""
+    from leadflow import migrate, national
+    from models import boards, policy
+    from models.database import make_engine, transaction
+    from models.escalation import monthly_decisions, quarterly_decisions
+    from models.escalation_run import running_window
+
+    with tempfile.TemporaryDirectory(prefix="leadflow-national-") as folder:
+        engine = make_engine(f"sqlite:///{folder}/national.db")
+        migrate.upgrade(engine)
+        rules = policy.default_policy()
+        started = time.perf_counter()
+        national.generate(engine, units=units, leads=leads)
+        generated = time.perf_counter() - started
+
+        started = time.perf_counter()
+        with transaction(engine) as session:
+            window = running_window(period, rules.escalation.work_warning_after_last_months)
+            months = [boards.load_all(session, rules, period=m) for m in window]
+            decisions = monthly_decisions(
+                {n: [board[n].rows for board in months] for n in rules.boards},
+                period=period,
+                running=len(window),
+            )
+            boards.load_all(session, rules, period=f"{period[:4]}-01..{period}")
+            quarter = f"{period[:4]}-Q{(int(period[5:]) - 1) // 3 + 1}"
+            decisions += quarterly_decisions(
+                {n: b.rows for n, b in boards.load_all(session, rules, period=quarter).items()},
+                period=quarter,
+            )
+        elapsed = time.perf_counter() - started
+        engine.dispose()
+    return {
+        "monthly_national_s": round(elapsed, 2),
+        "national_units": units,
+        "national_leads": leads,
+        "national_decisions": len(decisions),
+        "national_generate_s": round(generated, 1),
+    }
+
+
 FIGURES: dict[str, Callable[[bool], dict[str, Any]]] = {
     "event": lambda quick: event_latency(10 if quick else 50),
+    "national": lambda quick: (
+        monthly_national(10_000, 200_000) if quick else monthly_national(100_000, 2_000_000)
+    ),
 }
 
 

@@ -46,12 +46,16 @@ lead_app = typer.Typer(help="Leads arriving: one at a time or many at once.")
 stats_app = typer.Typer(help="Units' monthly returns.")
 audit_app = typer.Typer(help="The audit trail.")
 docs_app = typer.Typer(help="Issued documents.")
+board_app = typer.Typer(help="The colour boards (多色榜).")
+escalate_app = typer.Typer(help="The monthly and quarterly escalations.")
 for sub, name in (
     (org_app, "org"),
     (lead_app, "lead"),
     (stats_app, "stats"),
     (audit_app, "audit"),
     (docs_app, "docs"),
+    (board_app, "board"),
+    (escalate_app, "escalate"),
 ):
     app.add_typer(sub, name=name)
 
@@ -393,6 +397,13 @@ def lead_close(lead_ref: LeadRef, reason: Reason, as_json: JsonFlag = False) -> 
     _emit(_act(lead_ref, lambda s, d, i: handling.close(s, d, i, reason=reason)), as_json)
 
 
+def _day(on: str | None) -> date | None:
+    try:
+        return date.fromisoformat(on) if on else None
+    except ValueError:
+        raise BadInput([Problem("--on", f"not a date: {on!r} (YYYY-MM-DD)")]) from None
+
+
 @app.command()
 def sweep(
     on: Annotated[
@@ -401,10 +412,7 @@ def sweep(
     as_json: JsonFlag = False,
 ) -> None:
     """The daily deadline sweep: the overdue ladder, each step once; unanswered proposals."""
-    try:
-        day = date.fromisoformat(on) if on else None
-    except ValueError:
-        raise BadInput([Problem("--on", f"not a date: {on!r} (YYYY-MM-DD)")]) from None
+    day = _day(on)
     _engine()
     from flows.sweep import deadline_sweep
     from leadflow import prefect_runs
@@ -453,6 +461,100 @@ def stats_import(file: Path, as_json: JsonFlag = False) -> None:
         f"{file}: {report.created} new, {report.replaced} replaced, {report.unchanged} unchanged"
     )
     _emit({"file": str(file), **report.__dict__}, as_json)
+
+
+_CELL_STYLES = {"red": "bold white on red", "blue": "bold white on blue", "white": "black on white"}
+
+
+@board_app.command("show")
+def board_show(
+    period: Annotated[
+        str,
+        typer.Option("--period", help="A month 2026-09, a quarter 2026-Q3, or 2026-01..2026-09."),
+    ],
+    board: Annotated[str, typer.Option("--board", help="resident or county.")] = "resident",
+    as_json: JsonFlag = False,
+) -> None:
+    """A colour board: each indicator's value, rank and colour; score, rank, last place."""
+    from rich.table import Table
+
+    from models import boards
+
+    with transaction(_engine()) as session:
+        chosen = policy.in_force(session)
+        if board not in chosen.boards:
+            raise BadInput(
+                [Problem("--board", f"'{board}' is not a board ({', '.join(chosen.boards)})")]
+            )
+        scored = boards.load(session, chosen, period=period, name=board)
+    _emit(scored.as_dict(), as_json)
+    if as_json:
+        return
+    table = Table(title=f"{scored.title} 多色榜 {period}", show_lines=False)
+    table.add_column("单位")
+    for label in scored.indicators.values():
+        table.add_column(label, justify="right")
+    for header in ("得分", "排名", ""):
+        table.add_column(header, justify="right")
+    for row in scored.rows:
+        name = scored.names[row.unit]
+        table.add_row(
+            f"[black on yellow]{name}[/]" if row.yellow else name,
+            *(f"[{_CELL_STYLES[c.color]}] {c.value} [/]" for c in row.cells.values()),
+            str(row.score),
+            str(row.rank),
+            "末位" if row.last else ("零报告" if row.zero_report else ""),
+        )
+    # Off a terminal Rich assumes 80 columns; a board is wider than that.
+    out = err if err.is_terminal else Console(stderr=True, highlight=False, width=240)
+    out.print(table)
+    out.print("红: 单项前三名 5分  蓝: 中间 3分  白: 最后 1分  黄: 指定单位（不影响计分）")
+
+
+def _escalate(kind: str, period: str | None, on: str | None, as_json: bool) -> None:
+    day = _day(on)
+    _engine()
+    from flows.escalation import monthly_escalation, quarterly_escalation
+    from leadflow import prefect_runs
+
+    with prefect_runs.local():
+        run = monthly_escalation if kind == "monthly" else quarterly_escalation
+        report = run(period, day)
+    for item in report["issued"]:
+        err.print(f"issued {item['document']} {item['unit'] or ''} {item['number']}")
+    for item in report["already_issued"]:
+        err.print(f"already issued {item['document']} {item['unit'] or ''} {item['number']}")
+    for flag in report["zero_reports"]:
+        err.print(f"zero report: {flag['unit']} ({flag['board']}) — self-directed inspection")
+    for change in report["data_changed"]:
+        err.print(
+            f"data changed since the run: {change['unit']} {change['indicator']} "
+            f"{change['period']}: {change['was']} → {change['now']} (nothing issued again)"
+        )
+    err.print(f"{kind} {report['period']}: {len(report['issued'])} document(s) issued")
+    _emit(report, as_json)
+
+
+PeriodOption = Annotated[
+    str | None, typer.Option("--period", help="Default: the period that ended last.")
+]
+OnOption = Annotated[str | None, typer.Option("--on", help="The run's day (YYYY-MM-DD).")]
+
+
+@escalate_app.command("monthly")
+def escalate_monthly(
+    period: PeriodOption = None, on: OnOption = None, as_json: JsonFlag = False
+) -> None:
+    """The monthly run: boards, bulletin, work warning notices, zero-report flags."""
+    _escalate("monthly", period, on, as_json)
+
+
+@escalate_app.command("quarterly")
+def escalate_quarterly(
+    period: PeriodOption = None, on: OnOption = None, as_json: JsonFlag = False
+) -> None:
+    """The quarterly run: interview notices, unit groups' and consolidated reports."""
+    _escalate("quarterly", period, on, as_json)
 
 
 def _find_lead(session: Any, ref: str) -> Lead:

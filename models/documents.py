@@ -38,7 +38,23 @@ TITLES = {
     "supervision_notice": "督办通知书",
     "accountability_proposal": "问责建议书",
     "decision_overdue_notice": "研判逾期提请函",
+    "work_warning": "工作预警通知书",
+    "interview_notice": "约谈通知书",
+    "bulletin": "通报",
+    "quarterly_report": "季度工作报告",
+    "consolidated_report": "季度综合报告",
 }
+# The kinds with a layout of their own; every other kind is a notice.
+TEMPLATES = {"bulletin": "bulletin.html.j2"}
+
+
+class Table(BaseModel):
+    """A plain table in a notice or report: a header row and rows of text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    headers: list[str]
+    rows: list[list[str]]
 
 
 class NoticeContent(BaseModel):
@@ -49,6 +65,7 @@ class NoticeContent(BaseModel):
     addressee: str
     paragraphs: list[str]
     facts: list[tuple[str, str]] = []
+    table: Table | None = None
     provisional: bool = False
 
 
@@ -67,7 +84,7 @@ def issue(
     *,
     kind: str,
     key: str,
-    content: NoticeContent,
+    content: BaseModel,
     issuer: str,
     issuer_name: str,
     prefix: str,
@@ -77,8 +94,13 @@ def issue(
     lead_id: int | None = None,
     unit_id: int | None = None,
     period: str | None = None,
+    title: str | None = None,
 ) -> Issued:
-    """Allocate the next number and record the document, pending its rendering."""
+    """Allocate the next number and record the document, pending its rendering.
+
+    ``content`` is the document's own model (a :class:`NoticeContent`, a bulletin, …):
+    none of them has a field for a reporter.
+    """
     audit.lock_chain(session)
     existing = session.scalar(select(Document).where(Document.key == key))
     if existing is not None:
@@ -104,8 +126,12 @@ def issue(
         period=period,
         status="pending",
         issued_at=utcnow(),
-        title=TITLES[kind],
-        content={"issuer_name": issuer_name, "date": chinese_date(on), **content.model_dump()},
+        title=title or TITLES[kind],
+        content={
+            "issuer_name": issuer_name,
+            "date": chinese_date(on),
+            **content.model_dump(mode="json"),
+        },
     )
     session.add(document)
     session.flush()
@@ -134,7 +160,7 @@ def render(session: Session, document_id: int, *, output_dir: Path, actor: str) 
         return document
     try:
         pdf = render_pdf(
-            "notice.html.j2",
+            TEMPLATES.get(document.kind, "notice.html.j2"),
             {"title": document.title, "number": document.number, **(document.content or {})},
         )
         path = output_dir / str(document.year) / document.kind / f"{document.number}.pdf"
@@ -180,6 +206,17 @@ def pending(session: Session, *, lead_id: int | None = None, limit: int | None =
     return list(session.scalars(query.limit(limit)))
 
 
+def render_each(
+    engine: Engine, document_ids: list[int], *, output_dir: Path, actor: str
+) -> list[Document]:
+    """Render these documents where still pending, each in its own transaction."""
+    rendered = []
+    for document_id in document_ids:
+        with transaction(engine) as session:
+            rendered.append(render(session, document_id, output_dir=output_dir, actor=actor))
+    return rendered
+
+
 def render_pending(
     engine: Engine, *, output_dir: Path, actor: str, lead_id: int | None = None
 ) -> list[Document]:
@@ -190,6 +227,4 @@ def render_pending(
             batch = pending(session, lead_id=lead_id, limit=200)
         if not batch:
             return rendered
-        for document_id in batch:
-            with transaction(engine) as session:
-                rendered.append(render(session, document_id, output_dir=output_dir, actor=actor))
+        rendered += render_each(engine, batch, output_dir=output_dir, actor=actor)

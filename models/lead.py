@@ -30,7 +30,7 @@ class Lead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # The source system's id: the key that makes a second arrival the same lead.
     external_id: Mapped[str] = mapped_column(String(128), unique=True)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     source: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(16))
@@ -50,6 +50,8 @@ class Lead(Base):
     handling_mode: Mapped[str | None] = mapped_column(String(16))
     jurisdiction_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # Set by the move into `closed` (办结): the boards count closures by month from it.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 class Reporter(Base):
@@ -83,7 +85,7 @@ class Disposal(Base):
 
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), primary_key=True)
     method: Mapped[str] = mapped_column(String(32))
-    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     decided_by: Mapped[str] = mapped_column(String(100))
     due_on: Mapped[date | None] = mapped_column(Date)
 
@@ -100,7 +102,7 @@ class Outcome(Base):
     persons_accountable: Mapped[int] = mapped_column(Integer, default=0)
     party_sanctions: Mapped[int] = mapped_column(Integer, default=0)
     government_sanctions: Mapped[int] = mapped_column(Integer, default=0)
-    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class Rectification(Base):

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import audit
+from models.base import utcnow
 from models.errors import Conflict, NotFound, RuleRefused
 from models.lead import Lead
 
@@ -116,6 +117,8 @@ def perform(
         )
     step = check_move(state, move)
     seen = version
+    if step.target == State.closed:
+        changes = {"closed_at": utcnow(), **(changes or {})}
     result = session.execute(
         update(Lead)
         .where(Lead.id == lead_id, Lead.version == seen)

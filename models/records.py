@@ -63,3 +63,19 @@ class PolicyRecord(Base):
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     body: Mapped[dict[str, object]] = mapped_column(JSONType)
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EscalationRun(Base):
+    """What a monthly or quarterly run saw and decided: the board values it scored, so a
+    rerun can tell whether the data of a closed period changed since (DOMAIN.md §3)."""
+
+    __tablename__ = "escalation_runs"
+    __table_args__ = (UniqueConstraint("kind", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    period: Mapped[str] = mapped_column(String(32))
+    # {board: {period: {unit: {indicator: value}}}} for every board the decisions read
+    values: Mapped[dict[str, object]] = mapped_column(JSONType)
+    decisions: Mapped[list[dict[str, object]]] = mapped_column(JSONType)
+    run_at: Mapped[datetime] = mapped_column(UTCDateTime())

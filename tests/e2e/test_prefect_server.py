@@ -34,7 +34,17 @@ LEADS = {
 def test_prefect_yaml_declares_the_deployments() -> None:
     spec = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
     deployments = {d["name"]: d for d in spec["deployments"]}
-    assert {"lead-intake", "deadline-sweep"} <= set(deployments)
+    assert {
+        "lead-intake",
+        "deadline-sweep",
+        "monthly-escalation",
+        "quarterly-escalation",
+    } <= set(deployments)
+    # DOMAIN.md §3: the 1st of each month; the 1st of January, April, July and October.
+    [monthly] = deployments["monthly-escalation"]["schedules"]
+    [quarterly] = deployments["quarterly-escalation"]["schedules"]
+    assert monthly["cron"].split()[2:] == ["1", "*", "*"]
+    assert quarterly["cron"].split()[2:] == ["1", "1,4,7,10", "*"]
     for d in deployments.values():
         module, _, name = d["entrypoint"].partition(":")
         assert (ROOT / module).is_file() and f"def {name}(" in (ROOT / module).read_text()

@@ -1,0 +1,87 @@
+"""The monthly and quarterly escalations (DOMAIN.md §3).
+
+On the 1st of each month, for the month just ended: the coordinating office scores
+every unit on the colour boards, warns the units last two months running, flags the
+zero reports, and publishes the bulletin. On the 1st of January, April, July and
+October, for the quarter just ended: the units last on a quarter board are called to
+an interview, and the unit groups' quarterly reports and the consolidated report go to
+the leaders. Each board is also published as a Prefect table artifact.
+
+Running either twice for the same period issues nothing twice (models.escalation_run).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_table_artifact
+
+from leadflow import runtime
+from models import documents, escalation_run
+from models.boards import Board
+from models.database import transaction
+from models.indicators import previous_month
+
+
+def _board_artifact(board: Board, kind: str) -> None:
+    rows = [
+        {
+            "unit": row.unit,
+            "name": board.names[row.unit],
+            **{f"{board.indicators[k]}": f"{c.value} ({c.color})" for k, c in row.cells.items()},
+            "score": row.score,
+            "rank": row.rank,
+            "yellow": "yes" if row.yellow else "",
+            "last": "LAST" if row.last else "",
+        }
+        for row in board.rows
+    ]
+    create_table_artifact(
+        key=f"{kind}-board-{board.name}-{board.period}".lower().replace("_", "-"),
+        table=rows,
+        description=f"{board.title} 多色榜 {board.period}",
+    )
+
+
+@task
+def render(document_ids: list[int]) -> None:
+    desk = runtime.desk()
+    documents.render_each(
+        runtime.engine(), document_ids, output_dir=desk.output_dir, actor=desk.actor
+    )
+
+
+def _run(kind: str, period: str, on: date | None) -> dict[str, Any]:
+    engine, desk = runtime.engine(), runtime.desk(today=on)
+    step = escalation_run.monthly if kind == "monthly" else escalation_run.quarterly
+    with transaction(engine) as session:
+        report = step(session, desk, period)
+    for board in report.boards:
+        _board_artifact(board, kind)
+    # Renders what this run issued, and what an earlier run left pending (a crash).
+    render(report.issued + report.already_issued)
+    with transaction(engine) as session:
+        return report.as_dict(session)
+
+
+def last_month(today: date) -> str:
+    return previous_month(f"{today.year}-{today.month:02d}")
+
+
+def last_quarter(today: date) -> str:
+    quarter = (today.month - 1) // 3  # the quarter just ended: 0 means Q4 of last year
+    return f"{today.year - 1}-Q4" if quarter == 0 else f"{today.year}-Q{quarter}"
+
+
+@flow(name="monthly-escalation")
+def monthly_escalation(period: str | None = None, on: date | None = None) -> dict[str, Any]:
+    """The month's boards, bulletin, work warnings and zero-report flags."""
+    return _run("monthly", period or last_month(on or runtime.desk().today), on)
+
+
+@flow(name="quarterly-escalation")
+def quarterly_escalation(period: str | None = None, on: date | None = None) -> dict[str, Any]:
+    """The quarter's boards, interview notices and quarterly reports."""
+    return _run("quarterly", period or last_quarter(on or runtime.desk().today), on)

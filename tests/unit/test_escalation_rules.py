@@ -1,0 +1,93 @@
+"""The escalation rules of DOMAIN.md §3 on hand-made boards."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.escalation import (
+    Decision,
+    last_running,
+    monthly_decisions,
+    quarterly_decisions,
+    value_changes,
+)
+from models.policy import default_policy
+from models.scoring import score_board
+
+SCORING = default_policy().scoring
+IND = ["leads_received", "leads_closed"]
+
+
+def rows(values: dict[str, tuple[int, int]], units: list[str] | None = None):  # type: ignore[no-untyped-def]
+    return score_board(
+        {u: dict(zip(IND, v, strict=True)) for u, v in values.items()},
+        units=units or list(values),
+        indicators=IND,
+        yellow=set(),
+        scoring=SCORING,
+    )
+
+
+FIVE = ["A", "B", "C", "D", "E"]
+
+
+def month(last: str, *, also: str | None = None):  # type: ignore[no-untyped-def]
+    """Five units; ``last`` (and ``also``) file nothing, the others 5–9."""
+    values = {u: (5 + i, 9 - i) for i, u in enumerate(FIVE) if u not in {last, also}}
+    return rows(values, FIVE)
+
+
+def test_last_two_months_running_is_warned_once_per_month_it_holds() -> None:
+    assert last_running([month("E"), month("E")]) == ["E"]
+    assert last_running([month("D"), month("E")]) == []
+    # Several tied for last, both months: each is warned.
+    assert last_running([month("D", also="E"), month("E", also="D")]) == ["D", "E"]
+    assert last_running([]) == []
+    decisions = monthly_decisions(
+        {"resident": [month("E"), month("E")], "county": [month("A"), month("B")]},
+        period="2026-09",
+        running=2,
+    )
+    assert decisions == [
+        Decision("zero_report", "county", "B", "2026-09"),
+        Decision("work_warning", "resident", "E", "2026-09"),
+        Decision("zero_report", "resident", "E", "2026-09"),
+    ]
+
+
+def test_a_window_shorter_than_the_policy_is_an_error() -> None:
+    with pytest.raises(ValueError, match="2 needed"):
+        monthly_decisions({"resident": [month("E")]}, period="2026-09", running=2)
+
+
+def test_quarter_last_place_gets_interview_notices() -> None:
+    assert quarterly_decisions({"county": month("C")}, period="2026-Q3") == [
+        Decision("interview_notice", "county", "C", "2026-Q3")
+    ]
+    # All values equal: every unit shares the lowest score — to the letter, all are last.
+    tied = rows({u: (3, 3) for u in FIVE})
+    assert len(quarterly_decisions({"resident": tied}, period="2026-Q3")) == 5
+
+
+def test_value_changes_name_each_changed_value() -> None:
+    before = {"resident": {"2026-09": {"R1": {"leads_received": 3}, "R2": {"leads_closed": 1}}}}
+    after = {"resident": {"2026-09": {"R1": {"leads_received": 4}, "R2": {}}}}
+    assert value_changes(before, after) == [
+        {
+            "board": "resident",
+            "period": "2026-09",
+            "unit": "R1",
+            "indicator": "leads_received",
+            "was": 3,
+            "now": 4,
+        },
+        {
+            "board": "resident",
+            "period": "2026-09",
+            "unit": "R2",
+            "indicator": "leads_closed",
+            "was": 1,
+            "now": 0,
+        },
+    ]
+    assert value_changes(before, before) == []
