@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from models import audit
 from models.base import utcnow
 from models.database import transaction
+from models.policy import Numbering
 from models.records import Document
 from models.render import render_pdf
 
@@ -85,9 +86,7 @@ def issue(
     kind: str,
     key: str,
     content: BaseModel,
-    issuer: str,
-    issuer_name: str,
-    prefix: str,
+    numbering: Numbering,
     actor: str,
     reason: str,
     on: date,
@@ -96,11 +95,13 @@ def issue(
     period: str | None = None,
     title: str | None = None,
 ) -> Issued:
-    """Allocate the next number and record the document, pending its rendering.
+    """Allocate the next number of ``numbering`` (per issuer, kind and year) and record
+    the document, pending its rendering.
 
     ``content`` is the document's own model (a :class:`NoticeContent`, a bulletin, …):
     none of them has a field for a reporter.
     """
+    issuer, prefix = numbering.issuer, numbering.kinds[kind]
     audit.lock_chain(session)
     existing = session.scalar(select(Document).where(Document.key == key))
     if existing is not None:
@@ -128,7 +129,7 @@ def issue(
         issued_at=utcnow(),
         title=title or TITLES[kind],
         content={
-            "issuer_name": issuer_name,
+            "issuer_name": numbering.issuer_name,
             "date": chinese_date(on),
             **content.model_dump(mode="json"),
         },

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from models.scoring import Row
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Decision:
     document: str  # work_warning | interview_notice | zero_report
     board: str

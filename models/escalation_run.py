@@ -105,7 +105,12 @@ def _units(session: Session) -> dict[str, Unit]:
 
 
 def _rerun(
-    session: Session, report: RunReport, previous: EscalationRun, values: dict, kinds: tuple
+    session: Session,
+    desk: Desk,
+    report: RunReport,
+    previous: EscalationRun,
+    values: dict,
+    kinds: tuple,
 ) -> RunReport:
     report.already_issued = list(
         session.scalars(
@@ -124,7 +129,7 @@ def _rerun(
         audit.record(
             session,
             audit.EventDraft(
-                actor="leadflow",
+                actor=desk.actor,
                 action=f"escalation.{report.kind}.data_changed",
                 reason=f"{report.period}: data changed since its run; nothing issued again",
                 data={"period": report.period, "changes": report.data_changed[:200]},
@@ -145,15 +150,12 @@ def _issue(
     unit: Unit | None = None,
     title: str | None = None,
 ) -> int:
-    numbering = desk.policy.numbering
     issued = documents.issue(
         session,
         kind=kind,
         key=key,
         content=content,
-        issuer=numbering.issuer,
-        issuer_name=numbering.issuer_name,
-        prefix=numbering.kinds[kind],
+        numbering=desk.policy.numbering,
         actor=desk.actor,
         reason=reason,
         on=desk.today,
@@ -223,17 +225,19 @@ def monthly(session: Session, desk: Desk, period: str) -> RunReport:
     window = running_window(period, running)
     year_months = months_of(f"{period[:4]}-01..{period}")
     names = list(policy.boards)
-    scored = {
-        m: boards.load_all(session, policy, period=m) for m in sorted({*window, *year_months})
-    }
-    by_month = {name: {m: scored[m][name] for m in scored} for name in names}
-    values = {name: {m: by_month[name][m].values for m in window} for name in names}
-    report = RunReport(period, "monthly", boards=[by_month[n][period] for n in names])
+    scored = {m: boards.load_all(session, policy, period=m) for m in window}
+    values = {name: {m: scored[m][name].values for m in window} for name in names}
+    report = RunReport(period, "monthly", boards=[scored[period][n] for n in names])
     previous = session.scalar(
         select(EscalationRun).where(EscalationRun.kind == "monthly", EscalationRun.period == period)
     )
     if previous is not None:
-        return _rerun(session, report, previous, values, MONTHLY_KINDS)
+        return _rerun(session, desk, report, previous, values, MONTHLY_KINDS)
+    # The bulletin's month-by-month chart needs the rest of the year (a first run only).
+    scored |= {
+        m: boards.load_all(session, policy, period=m) for m in year_months if m not in scored
+    }
+    by_month = {name: {m: scored[m][name] for m in sorted(scored)} for name in names}
 
     decisions = monthly_decisions(
         {name: [by_month[name][m].rows for m in window] for name in names},
@@ -253,7 +257,7 @@ def monthly(session: Session, desk: Desk, period: str) -> RunReport:
             desk,
             kind="bulletin",
             key=f"bulletin:{policy.numbering.issuer}:{period}",
-            content=_bulletin(by_month, ytd, year_months, report, warned, units, period),
+            content=_bulletin(by_month, ytd, year_months, report, warned, units, running),
             period=period,
             reason=f"{period_label(period)}多色榜通报",
             title=f"关于{period_label(period)}问题线索处置工作情况的通报",
@@ -303,8 +307,9 @@ def _bulletin(
     report: RunReport,
     warned: list[Decision],
     units: dict[str, Unit],
-    period: str,
+    running: int,
 ) -> BulletinContent:
+    period = report.period
     label = period_label(period)
     month_boards = [by_month[name][period] for name in by_month]
     received = sum(v.get("leads_received", 0) for b in month_boards for v in b.values.values())
@@ -320,7 +325,7 @@ def _bulletin(
         paragraphs.append(f"{board.title}综合排名末位：{last or '无'}。")
     if warned:
         paragraphs.append(
-            "连续两个月综合排名末位、予以工作预警的单位："
+            f"连续{running}个月综合排名末位、予以工作预警的单位："
             + "、".join(units[d.unit].name for d in warned)
             + "。"
         )
@@ -363,7 +368,7 @@ def quarterly(session: Session, desk: Desk, period: str) -> RunReport:
         )
     )
     if previous is not None:
-        return _rerun(session, report, previous, values, QUARTERLY_KINDS)
+        return _rerun(session, desk, report, previous, values, QUARTERLY_KINDS)
 
     decisions = quarterly_decisions({n: b.rows for n, b in quarter.items()}, period=period)
     units = _units(session)

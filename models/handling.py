@@ -91,15 +91,12 @@ def _issue(
     content: NoticeContent,
     reason: str,
 ) -> documents.Issued:
-    numbering = desk.policy.numbering
     return documents.issue(
         session,
         kind=kind,
         key=key,
         content=content,
-        issuer=numbering.issuer,
-        issuer_name=numbering.issuer_name,
-        prefix=numbering.kinds[kind],
+        numbering=desk.policy.numbering,
         actor=desk.actor,
         reason=reason,
         on=desk.today,
