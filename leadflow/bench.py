@@ -93,46 +93,52 @@ def event_latency(runs: int, warmup: int = 3) -> dict[str, float]:
     }
 
 
-def monthly_national(units: int, leads: int, period: str = "2026-12") -> dict[str, Any]:
-    """Boards and escalation decisions (no PDFs) for a synthetic national year: both
-    boards for the month and the month before (work warnings, zero reports), the year
-    to date (the bulletin's) and the quarter (interview notices)."""
-    from leadflow import migrate, national
+def national_decisions(engine: Any, period: str = "2026-12") -> int:
+    """Boards and escalation decisions (no PDFs) of a monthly and a quarterly run: both
+    boards for the month and the months before it (work warnings, zero reports), the
+    year to date (the bulletin's) and the quarter (interview notices)."""
     from models import boards, policy
-    from models.database import make_engine, transaction
+    from models.database import transaction
     from models.escalation import monthly_decisions, quarterly_decisions
     from models.escalation_run import running_window
+
+    rules = policy.default_policy()
+    window = running_window(period, rules.escalation.work_warning_after_last_months)
+    quarter = f"{period[:4]}-Q{(int(period[5:]) - 1) // 3 + 1}"
+    with transaction(engine) as session:
+        scored = boards.load_many(
+            session, rules, periods=[*window, f"{period[:4]}-01..{period}", quarter]
+        )
+    decisions = monthly_decisions(
+        {n: [scored[m][n] for m in window] for n in rules.boards},
+        period=period,
+        running=len(window),
+    )
+    decisions += quarterly_decisions(scored[quarter], period=quarter)
+    return len(decisions)
+
+
+def monthly_national(units: int, leads: int) -> dict[str, Any]:
+    """`national_decisions` on a synthetic national year, generated first (not timed)."""
+    from leadflow import migrate, national
+    from models.database import make_engine
 
     with tempfile.TemporaryDirectory(prefix="leadflow-national-") as folder:
         engine = make_engine(f"sqlite:///{folder}/national.db")
         migrate.upgrade(engine)
-        rules = policy.default_policy()
         started = time.perf_counter()
         national.generate(engine, units=units, leads=leads)
         generated = time.perf_counter() - started
 
         started = time.perf_counter()
-        with transaction(engine) as session:
-            window = running_window(period, rules.escalation.work_warning_after_last_months)
-            months = [boards.load_all(session, rules, period=m) for m in window]
-            decisions = monthly_decisions(
-                {n: [board[n].rows for board in months] for n in rules.boards},
-                period=period,
-                running=len(window),
-            )
-            boards.load_all(session, rules, period=f"{period[:4]}-01..{period}")
-            quarter = f"{period[:4]}-Q{(int(period[5:]) - 1) // 3 + 1}"
-            decisions += quarterly_decisions(
-                {n: b.rows for n, b in boards.load_all(session, rules, period=quarter).items()},
-                period=quarter,
-            )
+        decisions = national_decisions(engine)
         elapsed = time.perf_counter() - started
         engine.dispose()
     return {
         "monthly_national_s": round(elapsed, 2),
         "national_units": units,
         "national_leads": leads,
-        "national_decisions": len(decisions),
+        "national_decisions": decisions,
         "national_generate_s": round(generated, 1),
     }
 

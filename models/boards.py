@@ -4,16 +4,18 @@ scored by the rules of `models.scoring`, for a month, a quarter or a range of mo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.indicators import board_values
+from models.indicators import board_values_many
 from models.organisation import Designation, Unit
 from models.policy import Policy
-from models.scoring import Row, months_of, score_board
+from models.scoring import Row, ScoredBoard, months_of, score_columns
 
 
 @dataclass(frozen=True)
@@ -22,9 +24,8 @@ class Board:
     name: str  # resident | county
     title: str
     indicators: dict[str, str]  # code → label, in the board's order
-    rows: list[Row]  # by composite rank, then unit code
+    scored: ScoredBoard
     names: dict[str, str]  # unit code → unit name
-    values: dict[str, dict[str, int]]  # what was scored: unit → indicator → value
 
     def as_dict(self) -> dict[str, Any]:
         """The board JSON of CONTRACT.md."""
@@ -34,27 +35,46 @@ class Board:
             "units": [row.as_dict() for row in self.rows],
         }
 
+    @cached_property
+    def rows(self) -> list[Row]:
+        """By composite rank, then unit code."""
+        return self.scored.rows()
+
+    @cached_property
+    def values(self) -> dict[str, dict[str, int]]:
+        """What was scored: unit → indicator → value."""
+        return {u: self.scored.values_of(i) for i, u in enumerate(self.scored.units)}
+
     @property
     def last(self) -> list[str]:
-        return [row.unit for row in self.rows if row.last]
+        return self.scored.last
 
     @property
     def zero_reports(self) -> list[str]:
-        return [row.unit for row in self.rows if row.zero_report]
+        return self.scored.zero_reports
 
 
-def load_all(session: Session, policy: Policy, *, period: str) -> dict[str, Board]:
-    """Score every board for ``period`` (a month, a quarter or a range of months), from
-    one aggregation for all of them."""
+def load_many(
+    session: Session, policy: Policy, *, periods: Sequence[str]
+) -> dict[str, dict[str, Board]]:
+    """Score every board for each of ``periods`` (months, quarters or ranges of months):
+    the organisation read once, one aggregation for all the periods and boards."""
     specs = policy.boards
-    kinds = {name: [kind.value for kind in spec.unit_kinds] for name, spec in specs.items()}
-    every_kind = sorted({kind for found in kinds.values() for kind in found})
+    kinds = {name: {kind.value for kind in spec.unit_kinds} for name, spec in specs.items()}
+    every_kind = sorted(set().union(*kinds.values()))
     every_indicator = list(
         dict.fromkeys(code for spec in specs.values() for code in spec.indicators)
     )
-    units = session.execute(
-        select(Unit.code, Unit.name, Unit.kind).where(Unit.kind.in_(every_kind))
-    ).all()
+    # Core rows sorted here: the database's collation may differ (PostgreSQL's locale).
+    units = sorted(
+        session.connection().execute(
+            select(Unit.code, Unit.name, Unit.kind).where(Unit.kind.in_(every_kind))
+        )
+    )
+    names = {
+        name: {code: unit_name for code, unit_name, kind in units if kind in kinds[name]}
+        for name in specs
+    }
     yellow = set(
         session.scalars(
             select(Unit.code)
@@ -62,19 +82,39 @@ def load_all(session: Session, policy: Policy, *, period: str) -> dict[str, Boar
             .where(Designation.kind == "yellow")
         )
     )
-    values = board_values(
-        session, months_of(period), unit_kinds=every_kind, indicators=every_indicator
+    no_data = (0,) * len(every_indicator)
+    scored: dict[str, dict[str, Board]] = {}
+    every_values = board_values_many(
+        session,
+        [months_of(period) for period in periods],
+        unit_kinds=every_kind,
+        indicators=every_indicator,
     )
-    scored = {}
-    for name, spec in specs.items():
-        indicators = list(spec.indicators)
-        names = {code: unit_name for code, unit_name, kind in units if kind in kinds[name]}
-        mine = {code: {k: values.get(code, {}).get(k, 0) for k in indicators} for code in names}
-        rows = score_board(
-            mine, units=list(names), indicators=indicators, yellow=yellow, scoring=policy.scoring
-        )
-        scored[name] = Board(period, name, spec.title, dict(spec.indicators), rows, names, mine)
+    for period, values in zip(periods, every_values, strict=True):
+        scored[period] = {}
+        for name, spec in specs.items():
+            mine = [values.get(code, no_data) for code in names[name]]
+            columns = {
+                code: [v[i] for v in mine]
+                for i, code in enumerate(every_indicator)
+                if code in spec.indicators
+            }
+            board = score_columns(
+                columns,
+                units=list(names[name]),
+                indicators=list(spec.indicators),
+                yellow=yellow,
+                scoring=policy.scoring,
+            )
+            scored[period][name] = Board(
+                period, name, spec.title, dict(spec.indicators), board, names[name]
+            )
     return scored
+
+
+def load_all(session: Session, policy: Policy, *, period: str) -> dict[str, Board]:
+    """Score every board for ``period``."""
+    return load_many(session, policy, periods=[period])[period]
 
 
 def load(session: Session, policy: Policy, *, period: str, name: str) -> Board:

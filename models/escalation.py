@@ -12,8 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from models.scoring import Row
+
+class Standing(Protocol):
+    """What the escalations read of a scored board: who is last, who reported zero."""
+
+    @property
+    def last(self) -> Sequence[str]: ...
+
+    @property
+    def zero_reports(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True)
@@ -27,16 +36,16 @@ class Decision:
         return self.__dict__.copy()
 
 
-def last_running(boards: Sequence[Sequence[Row]]) -> list[str]:
+def last_running(boards: Sequence[Standing]) -> list[str]:
     """Units in last place on every one of these boards (an empty list of boards: none)."""
     if not boards:
         return []
-    last = [{row.unit for row in rows if row.last} for rows in boards]
+    last = [set(board.last) for board in boards]
     return sorted(set.intersection(*last))
 
 
 def monthly_decisions(
-    months: Mapping[str, Sequence[Sequence[Row]]], *, period: str, running: int
+    months: Mapping[str, Sequence[Standing]], *, period: str, running: int
 ) -> list[Decision]:
     """``months[board]`` holds the boards of the last ``running`` months, oldest first,
     ending with ``period``'s."""
@@ -48,18 +57,16 @@ def monthly_decisions(
             Decision("work_warning", board, unit, period) for unit in last_running(boards)
         ]
         decisions += [
-            Decision("zero_report", board, row.unit, period)
-            for row in sorted(boards[-1], key=lambda r: r.unit)
-            if row.zero_report
+            Decision("zero_report", board, unit, period) for unit in sorted(boards[-1].zero_reports)
         ]
     return decisions
 
 
-def quarterly_decisions(quarters: Mapping[str, Sequence[Row]], *, period: str) -> list[Decision]:
+def quarterly_decisions(quarters: Mapping[str, Standing], *, period: str) -> list[Decision]:
     return [
         Decision("interview_notice", board, unit, period)
-        for board, rows in sorted(quarters.items())
-        for unit in last_running([rows])
+        for board, standing in sorted(quarters.items())
+        for unit in sorted(standing.last)
     ]
 
 

@@ -225,7 +225,7 @@ def monthly(session: Session, desk: Desk, period: str) -> RunReport:
     window = running_window(period, running)
     year_months = months_of(f"{period[:4]}-01..{period}")
     names = list(policy.boards)
-    scored = {m: boards.load_all(session, policy, period=m) for m in window}
+    scored = boards.load_many(session, policy, periods=window)
     values = {name: {m: scored[m][name].values for m in window} for name in names}
     report = RunReport(period, "monthly", boards=[scored[period][n] for n in names])
     previous = session.scalar(
@@ -234,13 +234,15 @@ def monthly(session: Session, desk: Desk, period: str) -> RunReport:
     if previous is not None:
         return _rerun(session, desk, report, previous, values, MONTHLY_KINDS)
     # The bulletin's month-by-month chart needs the rest of the year (a first run only).
-    scored |= {
-        m: boards.load_all(session, policy, period=m) for m in year_months if m not in scored
-    }
+    ytd_period = f"{year_months[0]}..{period}"
+    scored |= boards.load_many(
+        session, policy, periods=[*(m for m in year_months if m not in scored), ytd_period]
+    )
+    ytd = scored.pop(ytd_period)
     by_month = {name: {m: scored[m][name] for m in sorted(scored)} for name in names}
 
     decisions = monthly_decisions(
-        {name: [by_month[name][m].rows for m in window] for name in names},
+        {name: [by_month[name][m] for m in window] for name in names},
         period=period,
         running=running,
     )
@@ -249,7 +251,6 @@ def monthly(session: Session, desk: Desk, period: str) -> RunReport:
     ]
     report.data_checks = [c.as_dict() for c in data_checks(session, [period])]
     units = _units(session)
-    ytd = boards.load_all(session, policy, period=f"{year_months[0]}..{period}")
     warned = [d for d in decisions if d.document == "work_warning"]
     report.issued.append(
         _issue(
@@ -370,7 +371,7 @@ def quarterly(session: Session, desk: Desk, period: str) -> RunReport:
     if previous is not None:
         return _rerun(session, desk, report, previous, values, QUARTERLY_KINDS)
 
-    decisions = quarterly_decisions({n: b.rows for n, b in quarter.items()}, period=period)
+    decisions = quarterly_decisions(quarter, period=period)
     units = _units(session)
     label = period_label(period)
     for decision in decisions:

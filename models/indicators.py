@@ -21,11 +21,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Select,
     case,
     func,
@@ -166,54 +166,188 @@ def merged(months: Sequence[str]):
     )
 
 
-def board_values(
+@dataclass(frozen=True)
+class Runs:
+    """The months of several periods cut into runs of consecutive months, so that every
+    period is a union of runs: the facts are aggregated once per run, and a run's sums
+    serve every period that covers it (the month, the quarter, the year to date)."""
+
+    runs: list[list[str]]
+
+    @classmethod
+    def of(cls, periods: Sequence[Sequence[str]]) -> Runs:
+        months = sorted({m for period in periods for m in period})
+        cuts = {p[0] for p in periods} | {next_month(p[-1]) for p in periods}
+        runs: list[list[str]] = []
+        for month in months:
+            if runs and month not in cuts and next_month(runs[-1][-1]) == month:
+                runs[-1].append(month)
+            else:
+                runs.append([month])
+        return cls(runs)
+
+    def covering(self, period: Sequence[str]) -> list[int]:
+        wanted = set(period)
+        return [i for i, run in enumerate(self.runs) if run[0] in wanted]
+
+    def of_time(self, column: ColumnElement[datetime]) -> tuple[tuple, ColumnElement[int]]:
+        """A filter to the runs' span, and the run each row falls in (NULL in a gap)."""
+        where = (column >= month_start(self.runs[0][0]), column < self._end(-1))
+        if len(self.runs) == 1:
+            return where, literal(0)
+        whens: list[tuple] = []
+        for i, run in enumerate(self.runs):
+            if i and run[0] != next_month(self.runs[i - 1][-1]):
+                whens.append((column < month_start(run[0]), None))
+            whens.append((column < self._end(i), i))
+        return where, case(*whens)
+
+    def of_month(self, column: ColumnElement[str]) -> ColumnElement[int]:
+        return case(*[(column.in_(run), i) for i, run in enumerate(self.runs)])
+
+    def _end(self, i: int) -> datetime:
+        return month_start(next_month(self.runs[i][-1]))
+
+
+def _wide_facts(runs: Runs, indicators: Sequence[str]) -> list[Select]:
+    """The lifecycle's facts as (unit_id, run, one column per indicator) selects, one scan
+    per source, each grouped by unit and run; a source none of ``indicators`` needs is
+    not scanned. An indicator a source does not supply is 0 in its rows."""
+    where_to = {
+        "leads_received": (Lead.received_at, ()),
+        "leads_closed": (Lead.closed_at, ()),
+        "leads_disposed": (Disposal.decided_at, (Disposal,)),
+        **{name: (Outcome.decided_at, (Outcome,)) for name in OUTCOME_COUNTS},
+    }
+    sources: dict[tuple, list[str]] = {}
+    for code in indicators:
+        if code in where_to:
+            sources.setdefault(where_to[code], []).append(code)
+    selects = []
+    for (column, joins), supplied in sources.items():
+        where, run = runs.of_time(column)
+        sums = {
+            code: func.sum(getattr(Outcome, code)) if code in OUTCOME_COUNTS else func.count()
+            for code in supplied
+        }
+        query = select(
+            _credited_unit().label("unit_id"),
+            run.label("run"),
+            *(sums.get(code, literal(0)).label(code) for code in indicators),
+        ).select_from(Lead)
+        for target in joins:
+            query = query.join(target, target.lead_id == Lead.id)
+        # By output name: PostgreSQL would not match a CASE of bound parameters in
+        # GROUP BY with the same CASE in the select list.
+        selects.append(
+            query.where(*where).group_by(literal_column("unit_id"), literal_column("run"))
+        )
+    return selects
+
+
+def _pivot(rows: Any, indicators: Sequence[str]) -> Select:
+    """Long (unit_id, run, indicator, value) rows as wide rows, summed per unit and run."""
+    return select(
+        rows.c.unit_id,
+        rows.c.run,
+        *(
+            func.sum(case((rows.c.indicator == code, rows.c.value), else_=0)).label(code)
+            for code in indicators
+        ),
+    ).group_by(rows.c.unit_id, rows.c.run)
+
+
+def board_values_many(
     session: Session,
-    months: Sequence[str],
+    periods: Sequence[Sequence[str]],
     *,
     unit_kinds: Sequence[str],
     indicators: Sequence[str],
-) -> dict[str, dict[str, int]]:
-    """{unit code: {indicator: value summed over the months}} for units of these kinds.
+) -> list[dict[str, tuple[int, ...]]]:
+    """For each period (a list of consecutive months): {unit code: the values of
+    ``indicators``, in that order, summed over its months}, for the units of these kinds
+    that have any data (the others count as zero).
 
-    Over many months the lifecycle is summed per unit without splitting it by month;
-    where a return replaces a derived value, that month's derived value is taken out
-    again (split by month only for the few units whose returns overlap the lifecycle).
-    The database pivots: one row per unit with data, one column per indicator.
+    One aggregation serves every period: the lifecycle is summed per unit and run of
+    months (`Runs`), and each period adds up the runs it covers. Where a return replaces
+    a derived value, that month's derived value is taken out again (split by month only
+    for the few units whose returns overlap the lifecycle). The database pivots: one row
+    per unit and run, one column per indicator.
     """
-    returned = MonthlyReturn.period.in_(list(months))
+    runs = Runs.of(periods)
+    months = [m for run in runs.runs for m in run]
+    returned = MonthlyReturn.period.in_(months)
+    long = [
+        select(
+            MonthlyReturn.unit_id,
+            runs.of_month(MonthlyReturn.period).label("run"),
+            MonthlyReturn.indicator,
+            MonthlyReturn.value,
+        ).where(returned, MonthlyReturn.indicator.in_(list(indicators)))
+    ]
     overlapping = (
         select(MonthlyReturn.unit_id)
-        .where(returned, MonthlyReturn.indicator.in_(DERIVED))
+        .where(returned, MonthlyReturn.indicator.in_(set(DERIVED) & set(indicators)))
         .distinct()
     )
-    parts = [
-        *_facts(months, by_month=False),
-        select(MonthlyReturn.unit_id, MonthlyReturn.indicator, MonthlyReturn.value).where(returned),
-    ]
     if session.scalar(select(overlapping.exists())):
         by_month = union_all(*_facts(months, by_month=True, units=overlapping)).subquery()
-        parts.append(
-            select(by_month.c.unit_id, by_month.c.indicator, -by_month.c.value).join(
+        long.append(
+            select(
+                by_month.c.unit_id,
+                runs.of_month(by_month.c.month),
+                by_month.c.indicator,
+                -by_month.c.value,
+            ).join(
                 MonthlyReturn,
                 (MonthlyReturn.unit_id == by_month.c.unit_id)
                 & (MonthlyReturn.period == by_month.c.month)
                 & (MonthlyReturn.indicator == by_month.c.indicator),
             )
         )
-    rows = union_all(*parts).subquery()
-    columns = [
-        func.sum(case((rows.c.indicator == code, rows.c.value), else_=0)).cast(Integer).label(code)
-        for code in indicators
-    ]
+    wide = [*_wide_facts(runs, indicators), _pivot(union_all(*long).subquery(), indicators)]
+    rows = union_all(*wide).subquery()
+    # Grouped by the unit's id; its code and kind are looked up once per unit, not joined
+    # per row.
     query = (
-        select(Unit.code, *columns)
-        .join(rows, rows.c.unit_id == Unit.id)
-        .where(Unit.kind.in_(list(unit_kinds)))
-        .group_by(Unit.code)
+        select(rows.c.unit_id, rows.c.run, *(func.sum(rows.c[code]) for code in indicators))
+        .where(rows.c.run.is_not(None))
+        .group_by(rows.c.unit_id, rows.c.run)
     )
-    return {
-        code: dict(zip(indicators, values, strict=True)) for code, *values in session.execute(query)
+    codes = {
+        unit_id: code
+        for unit_id, code in session.connection().execute(
+            select(Unit.id, Unit.code).where(Unit.kind.in_(list(unit_kinds)))
+        )
     }
+    covered_by = [
+        [p for p, period in enumerate(periods) if i in runs.covering(period)]
+        for i in range(len(runs.runs))
+    ]
+    found: list[dict[str, tuple[int, ...]]] = [{} for _ in periods]
+    # Core rows, not ORM ones: a national board is 10^5 units.
+    for unit_id, run, *values in session.connection().execute(query):
+        code = codes.get(unit_id)
+        if code is None:
+            continue
+        values = [int(v) for v in values]
+        for p in covered_by[run]:
+            seen = found[p].get(code)
+            found[p][code] = (
+                tuple(values) if seen is None else tuple(map(sum, zip(seen, values, strict=True)))
+            )
+    return found
+
+
+def board_values(
+    session: Session,
+    months: Sequence[str],
+    *,
+    unit_kinds: Sequence[str],
+    indicators: Sequence[str],
+) -> dict[str, tuple[int, ...]]:
+    """`board_values_many` for one period."""
+    return board_values_many(session, [months], unit_kinds=unit_kinds, indicators=indicators)[0]
 
 
 @dataclass(frozen=True)

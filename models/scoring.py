@@ -11,8 +11,8 @@ quarter or year-to-date board scores the summed values of the months it covers.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,16 +51,128 @@ class Row:
 
 
 def ranks(values: Sequence[int]) -> list[int]:
-    """1 + the number of values strictly greater, for each value (O(n log n))."""
-    ascending = sorted(values)
-    n = len(ascending)
-    return [1 + n - bisect_right(ascending, v) for v in values]
+    """1 + the number of values strictly greater, for each value."""
+    rank_of = _rank_of(values)
+    return [rank_of[v] for v in values]
+
+
+def _rank_of(values: Iterable[int]) -> dict[int, int]:
+    """Each distinct value's rank: one pass over the distinct values, not one per unit."""
+    rank_of, greater = {}, 0
+    for value, count in sorted(Counter(values).items(), reverse=True):
+        rank_of[value] = 1 + greater
+        greater += count
+    return rank_of
 
 
 def color(rank: int, value: int, lowest: int, scoring: Scoring) -> str:
     if rank <= scoring.red_max_rank:
         return "red"
     return "white" if value == lowest else "blue"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One indicator scored for every unit of the board, in the board's unit order."""
+
+    values: list[int]
+    ranks: list[int]
+    colors: list[str]
+    points: list[int]
+
+
+def score_column(values: list[int], scoring: Scoring) -> Column:
+    # Rank, colour and points depend on the value alone (and the board's lowest value),
+    # so they are worked out once per distinct value and looked up per unit.
+    rank_of = _rank_of(values)
+    lowest = min(rank_of, default=0)  # the keys are the distinct values
+    color_of = {v: color(rank, v, lowest, scoring) for v, rank in rank_of.items()}
+    points_of = {v: scoring.points[tint] for v, tint in color_of.items()}  # type: ignore[index]
+    return Column(
+        values=values,
+        ranks=[rank_of[v] for v in values],
+        colors=[color_of[v] for v in values],
+        points=[points_of[v] for v in values],
+    )
+
+
+@dataclass(frozen=True)
+class ScoredBoard:
+    """A board scored column by column: a national board has ~10^5 units, and the
+    escalations need only the composite columns, so rows are built when asked for."""
+
+    units: list[str]  # sorted unit codes
+    indicators: list[str]
+    columns: dict[str, Column]
+    yellow: list[bool]
+    scores: list[int]
+    composite_ranks: list[int]
+    last_place: list[bool]
+    zero_report: list[bool]
+
+    @property
+    def last(self) -> list[str]:
+        return [u for u, last in zip(self.units, self.last_place, strict=True) if last]
+
+    @property
+    def zero_reports(self) -> list[str]:
+        return [u for u, zero in zip(self.units, self.zero_report, strict=True) if zero]
+
+    def values_of(self, i: int) -> dict[str, int]:
+        """The values of the ``i``-th unit (in ``units`` order), by indicator."""
+        return {k: self.columns[k].values[i] for k in self.indicators}
+
+    def rows(self) -> list[Row]:
+        """Rows by composite rank, then unit code (CONTRACT.md)."""
+        order = sorted(
+            range(len(self.units)), key=lambda i: (self.composite_ranks[i], self.units[i])
+        )
+        return [self.row(i) for i in order]
+
+    def row(self, i: int) -> Row:
+        cells = {}
+        for k in self.indicators:
+            c = self.columns[k]
+            cells[k] = Cell(c.values[i], c.ranks[i], c.colors[i], c.points[i])
+        return Row(
+            unit=self.units[i],
+            yellow=self.yellow[i],
+            zero_report=self.zero_report[i],
+            cells=cells,
+            score=self.scores[i],
+            rank=self.composite_ranks[i],
+            last=self.last_place[i],
+        )
+
+
+def score_columns(
+    columns: Mapping[str, list[int]],
+    *,
+    units: Sequence[str],
+    indicators: Sequence[str],
+    yellow: set[str],
+    scoring: Scoring,
+) -> ScoredBoard:
+    """Score a board given as columns: ``columns[indicator][i]`` is the value of
+    ``units[i]``, and ``units`` is sorted. A missing column counts as zero."""
+    zeros = [0] * len(units)
+    scored = {k: score_column(list(columns.get(k, zeros)), scoring) for k in indicators}
+    points = [scored[k].points for k in indicators]
+    scores = [sum(p) for p in zip(*points, strict=True)] if points else zeros
+    lowest = min(scores, default=0)
+    values = [scored[k].values for k in indicators]
+    return ScoredBoard(
+        units=list(units),
+        indicators=list(indicators),
+        columns=scored,
+        yellow=[u in yellow for u in units],
+        scores=scores,
+        composite_ranks=ranks(scores),
+        last_place=[s == lowest for s in scores],
+        zero_report=[not any(v) for v in zip(*values, strict=True)]
+        if values
+        else [True] * len(units),
+    )
 
 
 def score_board(
@@ -76,28 +188,10 @@ def score_board(
     Rows come back by composite rank, then unit code (CONTRACT.md).
     """
     codes = sorted(set(units))
-    cells: dict[str, dict[str, Cell]] = {u: {} for u in codes}
-    for indicator in indicators:
-        column = [int(values.get(u, {}).get(indicator, 0)) for u in codes]
-        lowest = min(column) if column else 0
-        for unit, value, rank in zip(codes, column, ranks(column), strict=True):
-            tint = color(rank, value, lowest, scoring)
-            cells[unit][indicator] = Cell(value, rank, tint, scoring.points[tint])
-    scores = [sum(c.points for c in cells[u].values()) for u in codes]
-    lowest_score = min(scores) if scores else 0
-    rows = [
-        Row(
-            unit=u,
-            yellow=u in yellow,
-            zero_report=all(c.value == 0 for c in cells[u].values()),
-            cells=cells[u],
-            score=score,
-            rank=rank,
-            last=score == lowest_score,
-        )
-        for u, score, rank in zip(codes, scores, ranks(scores), strict=True)
-    ]
-    return sorted(rows, key=lambda r: (r.rank, r.unit))
+    columns = {k: [int(values.get(u, {}).get(k, 0)) for u in codes] for k in indicators}
+    return score_columns(
+        columns, units=codes, indicators=indicators, yellow=yellow, scoring=scoring
+    ).rows()
 
 
 _MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")

@@ -11,7 +11,13 @@ from sqlalchemy import Engine, func, select
 from models import boards, documents, escalation_run, handling, returns
 from models.database import transaction
 from models.errors import BadInput, RuleRefused
-from models.indicators import SHANGHAI, board_values, data_checks, previous_month
+from models.indicators import (
+    SHANGHAI,
+    board_values,
+    board_values_many,
+    data_checks,
+    previous_month,
+)
 from models.inputs import read_returns
 from models.lead import Lead
 from models.organisation import Entity, Unit, UnitKind
@@ -22,6 +28,7 @@ from tests.integration.helpers import example_leads, receive, walk
 from tests.integration.history import INTERVIEWS, LAGGARDS, WORK_WARNINGS, write_returns
 
 TODAY = date(2026, 11, 22)
+YTD = "2026-01..2026-09"
 
 
 def desk(engine: Engine, tmp_path: Path) -> handling.Desk:
@@ -56,7 +63,7 @@ def values(engine: Engine, months: list[str], indicator: str) -> dict[str, int]:
         found = board_values(
             session, months, unit_kinds=[k.value for k in UnitKind], indicators=[indicator]
         )
-    return {unit: v[indicator] for unit, v in found.items() if v[indicator]}
+    return {unit: v[0] for unit, v in found.items() if v[0]}
 
 
 def at(lead, external_id: str, when: datetime):  # type: ignore[no-untyped-def]
@@ -96,6 +103,17 @@ def test_lifecycle_counts_by_shanghai_month_and_a_return_wins(
     assert [(c.unit, c.indicator, c.derived, c.returned) for c in checks] == [
         (unit, "leads_received", 1, 7)
     ]
+
+    # Several periods from one aggregation (runs of months, a gap between June and
+    # August, a return replacing a derived value) read as each period read alone.
+    periods = [["2026-09"], ["2026-08"], months_of("2026-Q3"), ["2026-06"], months_of(YTD)]
+    every = [k.value for k in UnitKind]
+    indicators = ["leads_received", "leads_closed", "persons_educated"]
+    with transaction(org_engine) as session:
+        together = board_values_many(session, periods, unit_kinds=every, indicators=indicators)
+        alone = [board_values(session, p, unit_kinds=every, indicators=indicators) for p in periods]
+    assert together == alone
+    assert together[2][unit][0] == 8 and together[0][unit][0] == 7 and unit not in together[3]
 
 
 def test_a_unit_with_no_data_counts_as_zero(org_engine: Engine) -> None:

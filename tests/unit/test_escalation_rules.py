@@ -12,16 +12,17 @@ from models.escalation import (
     value_changes,
 )
 from models.policy import default_policy
-from models.scoring import score_board
+from models.scoring import score_columns
 
 SCORING = default_policy().scoring
 IND = ["leads_received", "leads_closed"]
 
 
-def rows(values: dict[str, tuple[int, int]], units: list[str] | None = None):  # type: ignore[no-untyped-def]
-    return score_board(
-        {u: dict(zip(IND, v, strict=True)) for u, v in values.items()},
-        units=units or list(values),
+def scored(values: dict[str, tuple[int, int]], units: list[str] | None = None):  # type: ignore[no-untyped-def]
+    codes = sorted(units or values)
+    return score_columns(
+        {k: [values.get(u, (0, 0))[i] for u in codes] for i, k in enumerate(IND)},
+        units=codes,
         indicators=IND,
         yellow=set(),
         scoring=SCORING,
@@ -34,7 +35,7 @@ FIVE = ["A", "B", "C", "D", "E"]
 def month(last: str, *, also: str | None = None):  # type: ignore[no-untyped-def]
     """Five units; ``last`` (and ``also``) file nothing, the others 5–9."""
     values = {u: (5 + i, 9 - i) for i, u in enumerate(FIVE) if u not in {last, also}}
-    return rows(values, FIVE)
+    return scored(values, FIVE)
 
 
 def test_last_two_months_running_is_warned_once_per_month_it_holds() -> None:
@@ -65,7 +66,7 @@ def test_quarter_last_place_gets_interview_notices() -> None:
         Decision("interview_notice", "county", "C", "2026-Q3")
     ]
     # All values equal: every unit shares the lowest score — to the letter, all are last.
-    tied = rows({u: (3, 3) for u in FIVE})
+    tied = scored({u: (3, 3) for u in FIVE})
     assert len(quarterly_decisions({"resident": tied}, period="2026-Q3")) == 5
 
 
