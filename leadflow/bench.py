@@ -143,8 +143,50 @@ def monthly_national(units: int, leads: int) -> dict[str, Any]:
     }
 
 
+def pdf_speed(runs: int, warmup: int = 3) -> dict[str, float]:
+    """A notice rendered warm by LeadFlow (Jinja, the assets-only fetcher, the shared font
+    configuration), and bare WeasyPrint on the same HTML, interleaved run by run."""
+    from models import render
+
+    context = {
+        "title": "工作预警通知书",
+        "number": "昆纪预〔2026〕3号",
+        "issuer_name": "昆明市纪委监委",
+        "date": "2026年10月9日",
+        "addressee": "驻市教育局纪检监察组",
+        "paragraphs": ["经统计，你单位在问题线索处置工作“多色榜”中连续2个月综合排名末位。" * 3],
+        "facts": [("线索编号", "KM-2026-000123")],
+        "table": None,
+        "provisional": False,
+    }
+    html = render.render_html("notice.html.j2", context)
+    HTML = render.weasyprint().HTML
+
+    def bare() -> None:
+        HTML(string=html, base_url=str(render.TEMPLATES)).write_pdf()
+
+    ours: list[float] = []
+    theirs: list[float] = []
+    for n in range(warmup + runs):
+        for timed, sink in (
+            (lambda: render.render_pdf("notice.html.j2", context), ours),
+            (bare, theirs),
+        ):
+            started = time.perf_counter()
+            timed()
+            if n >= warmup:
+                sink.append((time.perf_counter() - started) * 1000)
+    return {
+        "pdf_ms_per_notice": round(statistics.median(ours), 1),
+        "pdf_bare_ms": round(statistics.median(theirs), 1),
+        "pdf_vs_bare": round(statistics.median(theirs) / statistics.median(ours), 2),
+        "pdf_runs": runs,
+    }
+
+
 FIGURES: dict[str, Callable[[bool], dict[str, Any]]] = {
     "event": lambda quick: event_latency(10 if quick else 50),
+    "pdf": lambda quick: pdf_speed(10 if quick else 50),
     "national": lambda quick: (
         monthly_national(10_000, 200_000) if quick else monthly_national(100_000, 2_000_000)
     ),

@@ -25,7 +25,17 @@ from sqlalchemy import Engine, select
 
 from leadflow import migrate, runtime
 from leadflow.settings import get_settings
-from models import audit, documents, handling, intake, org_loader, policy, returns
+from models import (
+    audit,
+    audit_record,
+    documents,
+    handling,
+    intake,
+    org_loader,
+    policy,
+    reporters,
+    returns,
+)
 from models.database import engine_for, transaction
 from models.errors import BadInput, LeadFlowError, NotFound, Problem, RuleRefused
 from models.inputs import read_lead, read_organisation, read_returns
@@ -451,6 +461,20 @@ def docs_render(as_json: JsonFlag = False) -> None:
     _emit({"rendered": rendered}, as_json)
 
 
+@docs_app.command("verify")
+def docs_verify(as_json: JsonFlag = False) -> None:
+    """Re-check every issued document's file against its recorded checksum: exit 0 if all
+    hold, else 1 naming each changed or missing file."""
+    with transaction(_engine()) as session:
+        checked, problems = documents.verify_files(session)
+    for p in problems:
+        err.print(f"{p.number} ({p.path}): {p.problem}", markup=False)
+    err.print(f"{checked} document(s) checked, {len(problems)} problem(s)")
+    _emit({"checked": checked, "problems": [p.__dict__ for p in problems]}, as_json)
+    if problems:
+        raise typer.Exit(1)
+
+
 @stats_app.command("import")
 def stats_import(file: Path, as_json: JsonFlag = False) -> None:
     """Units' monthly returns, `period,unit,indicator,value`; a repeated key replaces."""
@@ -591,6 +615,36 @@ def audit_show(
             markup=False,
         )
     _emit({**head, "events": events}, as_json)
+
+
+@audit_app.command("export")
+def audit_export(lead_ref: LeadRef, as_json: JsonFlag = False) -> None:
+    """The lead's full audit record as a PDF: events, documents, whether the chain holds."""
+    desk = runtime.desk()
+    with transaction(_engine()) as session:
+        lead = _find_lead(session, lead_ref)
+        path, sha256 = audit_record.export(
+            session,
+            lead,
+            numbering=desk.policy.numbering,
+            output_dir=desk.output_dir,
+            actor=desk.actor,
+            on=desk.today,
+        )
+    err.print(f"audit record of lead {lead.id}: {path}")
+    _emit({"lead_id": lead.id, "pdf": str(path), "sha256": sha256}, as_json)
+
+
+@lead_app.command("reporter")
+def lead_reporter(lead_ref: LeadRef, reason: Reason, as_json: JsonFlag = False) -> None:
+    """The reporter's identity, for the receiving unit's authorised staff: the read is
+    recorded in the audit trail with who read it and why."""
+    with transaction(_engine()) as session:
+        lead = _find_lead(session, lead_ref)
+        identity = reporters.reveal(session, lead.id, actor=runtime.actor(), reason=reason)
+    shown = identity.__dict__ if identity else None
+    err.print(f"lead {lead.id}: {shown or 'no reporter on record (anonymous)'}", markup=False)
+    _emit({"lead_id": lead.id, "reporter": shown}, as_json)
 
 
 @audit_app.command("verify")

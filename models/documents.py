@@ -15,6 +15,7 @@ so no notice can carry one (confidentiality by structure, DOMAIN.md §5).
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -229,3 +230,41 @@ def render_pending(
         if not batch:
             return rendered
         rendered += render_each(engine, batch, output_dir=output_dir, actor=actor)
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    number: str
+    path: str
+    problem: str
+
+
+def verify_files(session: Session) -> tuple[int, list[FileProblem]]:
+    """Re-check every issued document's file against the checksum its ``document.issue``
+    audit event recorded — the hash-chained trail, not the documents table, which could be
+    edited along with the file. Returns how many were checked and what does not hold."""
+    recorded: dict[str, str] = {}
+    for data in session.scalars(
+        select(audit.AuditEvent.data).where(audit.AuditEvent.action == "document.issue")
+    ):
+        details = json.loads(data)
+        recorded[details["number"]] = details["sha256"]
+    checked, problems = 0, []
+    issued = select(Document.number, Document.path, Document.sha256).where(
+        Document.status == "issued"
+    )
+    for number, path, sha256 in session.execute(issued.order_by(Document.id)):
+        checked += 1
+        expected = recorded.get(number)
+        file = Path(path or "")
+        if expected is None or expected != sha256:
+            problems.append(
+                FileProblem(number, str(path), "its record differs from the audit trail")
+            )
+        elif not file.is_file():
+            problems.append(FileProblem(number, str(path), "missing"))
+        elif (found := hashlib.sha256(file.read_bytes()).hexdigest()) != expected:
+            problems.append(
+                FileProblem(number, str(path), f"changed: sha256 {found} is not {expected}")
+            )
+    return checked, problems

@@ -16,6 +16,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from tests.conftest import EXAMPLES, Cli
 from tests.e2e.test_seed_stories import assert_no_reporter_anywhere, pdf_text
 from tests.integration.history import LAGGARDS, write_returns
+from tests.integration.test_documents_db import first_page_png
 
 
 def setup(cli: Cli, tmp_path: Path) -> None:
@@ -84,6 +85,7 @@ def test_monthly_run_issues_the_bulletin_and_warnings_once(
         assert words in text
     fonts = subprocess.run(["pdffonts", bulletin["pdf"]], capture_output=True, text=True).stdout
     assert "CJK" in fonts and " yes yes " in fonts  # embedded and subset
+    assert first_page_png(Path(bulletin["pdf"]), "bulletin").stat().st_size > 1000
 
     second = json.loads(
         sqlite_cli("escalate", "monthly", "--period", "2026-09", "--json", check=0).stdout
@@ -118,6 +120,9 @@ def test_quarterly_run_interviews_the_quarters_last(sqlite_cli: Cli, tmp_path: P
     notice = next(d for d in ran["issued"] if d["document"] == "interview_notice")
     text = pdf_text(notice["pdf"])
     assert "约谈通知书" in text and notice["number"] in text and "2026年第三季度" in text
+    for document in ("interview_notice", "quarterly_report", "consolidated_report"):
+        pdf = next(Path(d["pdf"]) for d in ran["issued"] if d["document"] == document)
+        assert first_page_png(pdf, f"{document}-e2e").stat().st_size > 1000
     again = json.loads(
         sqlite_cli("escalate", "quarterly", "--period", "2026-Q3", "--json", check=0).stdout
     )

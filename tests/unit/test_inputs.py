@@ -130,3 +130,19 @@ def test_returns_csv(tmp_path: Path) -> None:
     path.write_text('period,unit,indicator,value\n2026-09,R03,"' + "x" * 200_000 + '",1\n')
     [problem] = problems_of(read_returns, path)
     assert problem.line == 2 and problem.reason.startswith("not valid CSV: field larger")
+
+
+@pytest.mark.parametrize("field", ["reporter", "reporter_name", "phone"])
+def test_no_document_content_can_carry_a_reporter(field: str) -> None:
+    """Confidentiality by structure (DOMAIN.md §5): the contents documents are built from
+    have no field for a reporter, and refuse one."""
+    from pydantic import ValidationError
+
+    from models.audit_record import AuditRecordContent
+    from models.bulletin import BulletinContent
+    from models.documents import NoticeContent
+
+    for model in (NoticeContent, BulletinContent, AuditRecordContent):
+        assert not any("reporter" in name or "phone" in name for name in model.model_fields)
+    with pytest.raises(ValidationError):
+        NoticeContent(addressee="某单位", paragraphs=[], **{field: "张三"})
