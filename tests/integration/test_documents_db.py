@@ -183,3 +183,17 @@ def test_a_render_that_fails_leaves_its_number_void_with_the_reason(
             select(Document.serial, Document.status).where(Document.kind == "supervision_notice")
         ).all()
     assert sorted(rows) == [(1, "void"), (2, "issued")]  # every number accounted for
+
+
+def test_rendering_is_deterministic_so_checksums_can_be_verified(tmp_path: Path) -> None:
+    from models.render import render_pdf
+
+    context = {
+        "title": TITLES["work_warning"],
+        "number": "昆纪预〔2026〕3号",
+        "issuer_name": "昆明市纪委监委",
+        "date": "2026年10月9日",
+        **NoticeContent(addressee="某单位", paragraphs=["请办理。"]).model_dump(),
+    }
+    first, second = render_pdf("notice.html.j2", context), render_pdf("notice.html.j2", context)
+    assert first == second and first.startswith(b"%PDF")
