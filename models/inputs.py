@@ -87,20 +87,27 @@ def _line_in(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     return best
 
 
-def _compose(text: str, source: str) -> yaml.Node | None:
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
+def _yaml_problem(source: str, exc: yaml.YAMLError) -> BadInput:
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         reason = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise BadInput([Problem(source, reason, line=mark.line + 1 if mark else None)]) from None
+        return BadInput([Problem(source, reason, line=mark.line + 1 if mark else None)])
+    return BadInput([Problem(source, str(exc))])
+
+
+def _compose(text: str, source: str) -> yaml.Node | None:
+    loader = None
+    try:
+        # The reader refuses unprintable characters as soon as it is made.
+        loader = yaml.SafeLoader(text)
+        node = loader.get_single_node()
     except yaml.YAMLError as exc:
-        raise BadInput([Problem(source, str(exc))]) from None
+        raise _yaml_problem(source, exc) from None
     except RecursionError:
         raise BadInput([Problem(source, "nested too deeply to read")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     _check_size(node, source)
     return node
 
@@ -156,12 +163,14 @@ def _check_size(root: yaml.Node | None, source: str) -> None:
         stack.extend((c, depth + 1, False) for c in children if id(c) not in sizes)
 
 
-def _construct(node: yaml.Node | None, text: str) -> Any:
+def _construct(node: yaml.Node | None, text: str, source: str) -> Any:
     if node is None:
         return None
     loader = yaml.SafeLoader(text)
     try:
         return loader.construct_document(node)
+    except yaml.YAMLError as exc:  # an unknown tag, a key that cannot be a key, …
+        raise _yaml_problem(source, exc) from None
     finally:
         loader.dispose()
 
@@ -171,7 +180,7 @@ def read_yaml_model(path: Path, schema: type[M]) -> M:
     text = read_text(path)
     node = _compose(text, source)
     try:
-        return schema.model_validate(_construct(node, text))
+        return schema.model_validate(_construct(node, text, source))
     except ValidationError as exc:
         raise BadInput(_problems(source, exc, lambda loc: _line_in(node, loc))) from None
 
@@ -183,7 +192,7 @@ def read_organisation(
     source = str(path)
     text = read_text(path)
     node = _compose(text, source)
-    data = _construct(node, text)
+    data = _construct(node, text, source)
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -225,3 +225,25 @@ def sqlite_cli(tmp_path: Path, prefect_api: str) -> Cli:
     return Cli(
         cwd=tmp_path, env=_cli_env(tmp_path, f"sqlite:///{tmp_path / 'leadflow.db'}", prefect_api)
     )
+
+
+# --- figures: what the reliability tests measured, printed at the end of the run -------
+
+_FIGURES: list[tuple[str, str]] = []
+
+
+@pytest.fixture
+def figure(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Record one figure of this test (what was tried, what held) for the run's summary."""
+
+    def record(text: str) -> None:
+        _FIGURES.append((request.node.nodeid.split("::", 1)[-1], text))
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _FIGURES:
+        terminalreporter.section("reliability figures")
+        for test, text in _FIGURES:
+            terminalreporter.write_line(f"{test}: {text}")

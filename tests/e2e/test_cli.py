@@ -187,6 +187,25 @@ BAD_INPUTS = {
         "header",
     ),
     "a missing file": ("org", "load", "absent.yaml", None, None, None, "no such file"),
+    # Found by the fuzzing of tests/unit/test_fuzz_inputs.py; both were tracebacks.
+    "lead with a control character where a date should be": (
+        "lead",
+        "submit",
+        "lead.json",
+        _lead(received_at="\x7f"),
+        None,  # the line finder reads JSON as YAML, which refuses the character
+        "received_at",
+        "valid datetime",
+    ),
+    "organisation with a YAML tag it may not build": (
+        "org",
+        "load",
+        "org.yaml",
+        "units:\n  - !!python/object:os.system {code: O1}\n",
+        2,
+        None,
+        "could not determine a constructor",
+    ),
 }
 
 
