@@ -128,7 +128,13 @@ def _finished(runs: list | None, count: int) -> bool:
     return bool(runs) and len(runs) == count and all(r.state.is_final() for r in runs)
 
 
-def test_an_arrival_event_starts_one_intake_run_and_a_duplicate_adds_no_lead(served: Cli) -> None:
+ARRIVALS = 50
+
+
+def test_an_arrival_event_starts_one_intake_run_and_duplicates_add_no_lead(
+    served: Cli,
+    figure,  # type: ignore[no-untyped-def]
+) -> None:
     lead = {k: v for k, v in LEADS["KM-2026-000104"].items() if k != "reporter"}
     before = _ids("lead-intake")
     _emit(lead)
@@ -143,14 +149,27 @@ def test_an_arrival_event_starts_one_intake_run_and_a_duplicate_adds_no_lead(ser
         ("in_handling",)
     ]
 
-    _emit(lead)  # the same lead arrives again, as a new event
-    _wait(lambda: _finished(_runs("lead-intake", besides=before), 2), "the second run")
+    # The same lead arrives again and again, as new events (issue 6: 50 arrivals in all).
+    started = time.perf_counter()
+    for _ in range(ARRIVALS - 1):
+        _emit(lead)
+    runs = _wait(
+        lambda: _finished(_runs("lead-intake", besides=before), ARRIVALS) and True,
+        f"{ARRIVALS} intake runs",
+        600,
+    )
+    seconds = time.perf_counter() - started
     assert _db(served, "SELECT count(*) FROM leads WHERE external_id = ?", lead["external_id"]) == [
         (1,)
     ]
     receipts = _db(served, "SELECT count(*) FROM audit_events WHERE action = 'lead.receive'")
     notices = _db(served, "SELECT count(*) FROM documents WHERE kind = 'assignment_notice'")
     assert receipts == [(1,)] and notices == [(1,)]
+    completed = sum(r.state.is_completed() for r in _runs("lead-intake", besides=before))
+    figure(
+        f"{ARRIVALS} arrival events of one lead: {completed} intake runs completed in "
+        f"{seconds:.0f} s; 1 lead, 1 receipt event, 1 assignment notice"
+    )
 
 
 def test_a_suspended_intake_run_is_resumed_by_the_leaders_decision(
