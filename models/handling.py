@@ -75,6 +75,10 @@ class Desk:
 
 
 def _lead(session: Session, lead_id: int) -> Lead:
+    """The lead, read under the chain's lock: every writer queues there first, so what a
+    step checks (a disposal already made, an outcome already recorded) is still true when
+    it writes — a second officer's step waits, then is refused, instead of colliding."""
+    audit.lock_chain(session)
     lead = session.get(Lead, lead_id, populate_existing=True)
     if lead is None:
         raise RuleRefused("lead", f"no lead with id {lead_id}")
