@@ -4,7 +4,10 @@ answers), migrated by the same code as `leadflow init`, and the CLI run as a use
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,6 +16,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -247,3 +251,57 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("reliability figures")
         for test, text in _FIGURES:
             terminalreporter.write_line(f"{test}: {text}")
+
+
+# --- confidentiality: after the whole run, no reporter in any document it produced ------
+
+# The identities the run's inputs carry: the examples' reporters, and write_leads'
+# synthetic ones (举报人<n>, 139<n:08d>); "举报人" followed by digits is never our own text.
+_SYNTHETIC_REPORTER = re.compile(r"举报人\d+")
+
+
+def _reporter_identities() -> set[str]:
+    found = set()
+    for path in (EXAMPLES / "leads.jsonl", EXAMPLES / "lead.json"):
+        for line in (
+            path.read_text(encoding="utf-8").splitlines()
+            if path.suffix == ".jsonl"
+            else [path.read_text(encoding="utf-8")]
+        ):
+            reporter = json.loads(line).get("reporter") or {}
+            found |= {v for k, v in reporter.items() if k in ("name", "phone") and v}
+    return found
+
+
+def _leaks(pdf: Path, identities: set[str]) -> list[str]:
+    done = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True)
+    text = "".join(done.stdout.split())
+    return sorted({i for i in identities if i in text} | set(_SYNTHETIC_REPORTER.findall(text)))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None or shutil.which("pdftotext") is None:
+        return
+    folders = [factory.getbasetemp(), ROOT / "output"]
+    pdfs = [p for folder in folders if folder.is_dir() for p in folder.rglob("*.pdf")]
+    if not pdfs:
+        return
+    identities = _reporter_identities()
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        leaks = {
+            p: found
+            for p, found in zip(pdfs, pool.map(lambda p: _leaks(p, identities), pdfs), strict=True)
+            if found
+        }
+    _FIGURES.append(
+        (
+            "confidentiality scan",
+            f"{len(pdfs)} PDFs this run produced (notices, bulletins, reports, audit "
+            f"records): {len(leaks)} carry a reporter's name or phone",
+        )
+    )
+    if leaks:
+        for pdf, found in list(leaks.items())[:20]:
+            _FIGURES.append(("confidentiality LEAK", f"{pdf}: {', '.join(found)}"))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from models.database import make_engine
 from tests.conftest import EXAMPLES, Cli, snapshot
+from tests.integration.test_audit_db import TAMPERING, behind_the_guards
 
 
 @pytest.fixture
@@ -257,22 +257,28 @@ def test_import_lands_good_lines_and_reports_bad_ones(ready: Cli, tmp_path: Path
     assert (again["registered"], again["duplicates"]) == (0, len(good))
 
 
-def test_audit_verify_names_an_event_edited_behind_the_guards(
-    sqlite_cli: Cli, tmp_path: Path
+@pytest.mark.parametrize("how", list(TAMPERING))
+def test_audit_verify_names_the_event_tampered_with_behind_the_guards(
+    sqlite_cli: Cli,
+    tmp_path: Path,
+    how: str,
+    figure,  # type: ignore[no-untyped-def]
 ) -> None:
     sqlite_cli("init", check=0)
     sqlite_cli("org", "load", EXAMPLES / "kunming.yaml", check=0)
     sqlite_cli("lead", "import", EXAMPLES / "leads.jsonl", check=0)
-    database = sqlite3.connect(tmp_path / "leadflow.db")
-    database.execute("DROP TRIGGER audit_events_no_update")
-    database.execute("UPDATE audit_events SET reason = '已删改' WHERE seq = 12")
-    database.commit()
-    database.close()
-    ran = sqlite_cli("audit", "verify", check=1)
-    assert "event 12" in ran.stderr and "does not match its hash" in ran.stderr
-    assert (
-        json.loads(sqlite_cli("audit", "verify", "--json", check=1).stdout)["first_bad_event"] == 12
-    )
+    total = json.loads(sqlite_cli("audit", "verify", "--json", check=0).stdout)["events"]
+    engine = make_engine(f"sqlite:///{tmp_path / 'leadflow.db'}")
+    tamper, seq, words = TAMPERING[how]
+    with behind_the_guards(engine) as connection:
+        tamper(connection)
+    engine.dispose()
+    ran = sqlite_cli("audit", "verify", "--json", check=1)
+    verdict = json.loads(ran.stdout)
+    expected = seq if seq is not None else total - 1
+    assert verdict["first_bad_event"] == expected and words in verdict["problem"]
+    assert f"event {expected}" in ran.stderr
+    figure(f"{how}: `audit verify` exit 1, names event {expected}: {verdict['problem']}")
 
 
 def test_a_broken_database_url_is_a_sentence_not_a_traceback(sqlite_cli: Cli) -> None:
