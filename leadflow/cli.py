@@ -21,6 +21,7 @@ import sqlalchemy.exc
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 from sqlalchemy import Engine, select
 
 from leadflow import migrate, runtime
@@ -444,8 +445,21 @@ def bench(
     from leadflow import bench as harness
 
     results = harness.run(quick=quick)
+    table = Table(title=f"leadflow bench{' --quick' if quick else ''}: this machine")
+    for column in ("figure", "value", "target", "met"):
+        table.add_column(column, justify="left" if column == "figure" else "right")
     for key, value in results.items():
-        err.print(f"  {key:<28} {value}")
+        target = harness.TARGETS.get(key)
+        verdict = harness.met(key, value) if isinstance(value, int | float) else None
+        table.add_row(
+            key,
+            f"{value:,}"
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else str(value),
+            f"{target[0]} {target[1]:,}" if target else "",
+            {True: "[green]yes[/]", False: "[red]no[/]", None: ""}[verdict],
+        )
+    err.print(table)
     _emit(results, as_json)
 
 
@@ -500,7 +514,6 @@ def board_show(
     as_json: JsonFlag = False,
 ) -> None:
     """A colour board: each indicator's value, rank and colour; score, rank, last place."""
-    from rich.table import Table
 
     from models import boards
 
