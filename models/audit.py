@@ -89,7 +89,6 @@ def _text(value: str | None) -> str:
 
 
 def canonical_event(
-    *,
     seq: int,
     at: str,
     actor: str,
@@ -107,10 +106,11 @@ def canonical_event(
     Equal to ``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
     of the whole object (a unit test holds it to that), at a fraction of the cost.
     """
+    quote = encode_basestring  # the columns that are never null, without a call more
     return (
-        f'{{"action":{_text(action)},"actor":{_text(actor)},"at":{_text(at)},"data":{data},'
-        f'"lead":{"null" if lead_id is None else lead_id},"prev":{_text(prev_hash)},'
-        f'"reason":{_text(reason)},"seq":{seq},"state_after":{_text(state_after)},'
+        f'{{"action":{quote(action)},"actor":{quote(actor)},"at":{quote(at)},"data":{data},'
+        f'"lead":{"null" if lead_id is None else lead_id},"prev":{quote(prev_hash)},'
+        f'"reason":{quote(reason)},"seq":{seq},"state_after":{_text(state_after)},'
         f'"state_before":{_text(state_before)},"unit":{_text(unit)}}}'
     )
 
@@ -216,11 +216,18 @@ _COLUMNS = (
 
 
 def _rows(connection: Connection, chunk: int = 20_000) -> Iterator[tuple[Any, ...]]:
-    result = connection.execution_options(stream_results=True, yield_per=chunk).exec_driver_sql(
-        f"SELECT {_COLUMNS} FROM audit_events ORDER BY seq"
-    )
-    for partition in result.partitions():
-        yield from partition
+    """Every event, oldest first, as the driver's plain tuples — SQLAlchemy's rows would
+    cost as much as the hashing — streamed: a server-side cursor on PostgreSQL."""
+    connection.exec_driver_sql("SELECT 1")  # the transaction the cursor below reads in
+    raw = connection.connection.dbapi_connection
+    named = connection.dialect.name == "postgresql"
+    cursor = raw.cursor(name="leadflow_audit_verify") if named else raw.cursor()
+    try:
+        cursor.execute(f"SELECT {_COLUMNS} FROM audit_events ORDER BY seq")
+        while rows := cursor.fetchmany(chunk):
+            yield from rows
+    finally:
+        cursor.close()
 
 
 def verify(connection: Connection) -> Verdict:
@@ -257,19 +264,10 @@ def verify(connection: Connection) -> Verdict:
                 "(an earlier event was changed, removed or reordered)",
                 seq,
             )
+        # Positional: a keyword call costs a tenth of a verification.
         recomputed = event_hash(
             canonical_event(
-                seq=seq,
-                at=at,
-                actor=actor,
-                action=action,
-                reason=reason,
-                lead_id=lead_id,
-                unit=unit,
-                state_before=before,
-                state_after=after,
-                data=data,
-                prev_hash=prev_hash,
+                seq, at, actor, action, reason, lead_id, unit, before, after, data, prev_hash
             )
         )
         if recomputed != digest:
