@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -111,7 +110,6 @@ def test_returns_csv_is_accepted_or_refused_with_a_reason(
 
 def test_fuzzing_tally(figure) -> None:  # type: ignore[no-untyped-def]
     """Runs after the three above (file order): how many of each were accepted or refused."""
-    started = time.perf_counter()
     assert set(TALLY) == {"json", "yaml", "csv"}, "run with the fuzzing tests before it"
     for kind, tally in sorted(TALLY.items()):
         assert tally["refused"] > 0
@@ -119,4 +117,3 @@ def test_fuzzing_tally(figure) -> None:  # type: ignore[no-untyped-def]
             f"{kind}: {tally['accepted'] + tally['refused']} cases, {tally['refused']} "
             f"refused with a reason, {tally['accepted']} accepted, 0 other errors"
         )
-    assert time.perf_counter() - started < 1
