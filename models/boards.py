@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.indicators import board_values_many
+from models.indicators import column, indicator_sums
 from models.organisation import Designation, Unit
 from models.policy import Policy
 from models.scoring import Row, ScoredBoard, months_of, score_columns
@@ -65,16 +65,18 @@ def load_many(
     every_indicator = list(
         dict.fromkeys(code for spec in specs.values() for code in spec.indicators)
     )
-    # Core rows sorted here: the database's collation may differ (PostgreSQL's locale).
+    # Plain tuples sorted here: the database's collation may differ (PostgreSQL's locale).
     units = sorted(
-        session.connection().execute(
-            select(Unit.code, Unit.name, Unit.kind).where(Unit.kind.in_(every_kind))
+        map(
+            tuple,
+            session.connection().execute(
+                select(Unit.code, Unit.name, Unit.kind, Unit.id).where(Unit.kind.in_(every_kind))
+            ),
         )
     )
-    names = {
-        name: {code: unit_name for code, unit_name, kind in units if kind in kinds[name]}
-        for name in specs
-    }
+    members = {name: [unit for unit in units if unit[2] in kinds[name]] for name in specs}
+    names = {name: {code: unit_name for code, unit_name, *_ in members[name]} for name in specs}
+    ids = {name: [unit[3] for unit in members[name]] for name in specs}
     yellow = set(
         session.scalars(
             select(Unit.code)
@@ -82,25 +84,13 @@ def load_many(
             .where(Designation.kind == "yellow")
         )
     )
-    no_data = (0,) * len(every_indicator)
     scored: dict[str, dict[str, Board]] = {}
-    every_values = board_values_many(
-        session,
-        [months_of(period) for period in periods],
-        unit_kinds=every_kind,
-        indicators=every_indicator,
-    )
-    for period, values in zip(periods, every_values, strict=True):
+    every_sums = indicator_sums(session, [months_of(period) for period in periods], every_indicator)
+    for period, sums in zip(periods, every_sums, strict=True):
         scored[period] = {}
         for name, spec in specs.items():
-            mine = [values.get(code, no_data) for code in names[name]]
-            columns = {
-                code: [v[i] for v in mine]
-                for i, code in enumerate(every_indicator)
-                if code in spec.indicators
-            }
             board = score_columns(
-                columns,
+                {code: column(sums[code], ids[name]) for code in spec.indicators},
                 units=list(names[name]),
                 indicators=list(spec.indicators),
                 yellow=yellow,

@@ -21,24 +21,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import compress, repeat
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
     Select,
+    and_,
     case,
     func,
     literal,
     literal_column,
+    or_,
     select,
     union_all,
 )
 from sqlalchemy.orm import Session
 
+from models.base import UTCDateTime
+from models.database import read_all
 from models.lead import Disposal, Lead, Outcome
 from models.organisation import Entity, Unit
 from models.records import MonthlyReturn
+from models.scoring import months_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -167,94 +173,155 @@ def merged(months: Sequence[str]):
 
 
 @dataclass(frozen=True)
-class Runs:
-    """The months of several periods cut into runs of consecutive months, so that every
-    period is a union of runs: the facts are aggregated once per run, and a run's sums
-    serve every period that covers it (the month, the quarter, the year to date)."""
+class Bounds:
+    """The months at which the periods begin and end, in order: a period's value is what
+    happened before its end less what happened before its start, so one scan that counts
+    rows before each bound serves every period (the month, the quarter, the year to date).
+    """
 
-    runs: list[list[str]]
+    months: list[str]  # the first month of each bound; its start is the bound
+    spans: list[tuple[int, int]]  # per period: the indexes of its start and its end
 
     @classmethod
-    def of(cls, periods: Sequence[Sequence[str]]) -> Runs:
-        months = sorted({m for period in periods for m in period})
-        cuts = {p[0] for p in periods} | {next_month(p[-1]) for p in periods}
-        runs: list[list[str]] = []
-        for month in months:
-            if runs and month not in cuts and next_month(runs[-1][-1]) == month:
-                runs[-1].append(month)
-            else:
-                runs.append([month])
-        return cls(runs)
+    def of(cls, periods: Sequence[Sequence[str]]) -> Bounds:
+        months = sorted({p[0] for p in periods} | {next_month(p[-1]) for p in periods})
+        at = {month: i for i, month in enumerate(months)}
+        return cls(months, [(at[p[0]], at[next_month(p[-1])]) for p in periods])
 
-    def covering(self, period: Sequence[str]) -> list[int]:
-        wanted = set(period)
-        return [i for i, run in enumerate(self.runs) if run[0] in wanted]
+    def before(self, column: ColumnElement[Any], value: Any = 1) -> list[ColumnElement[int]]:
+        """Per bound, the sum of ``value`` over rows whose ``column`` (a time, or a month
+        `2026-09`) falls before it."""
+        starts = self.starts if _is_time(column) else self.months
+        return [func.sum(case((column < start, value), else_=0)) for start in starts]
 
-    def of_time(self, column: ColumnElement[datetime]) -> tuple[tuple, ColumnElement[int]]:
-        """A filter to the runs' span, and the run each row falls in (NULL in a gap)."""
-        where = (column >= month_start(self.runs[0][0]), column < self._end(-1))
-        if len(self.runs) == 1:
-            return where, literal(0)
-        whens: list[tuple] = []
-        for i, run in enumerate(self.runs):
-            if i and run[0] != next_month(self.runs[i - 1][-1]):
-                whens.append((column < month_start(run[0]), None))
-            whens.append((column < self._end(i), i))
-        return where, case(*whens)
+    def within(self, column: ColumnElement[Any]) -> ColumnElement[bool]:
+        """Rows that fall between the first bound and the last (the others cancel out)."""
+        starts = self.starts if _is_time(column) else self.months
+        return and_(column >= starts[0], column < starts[-1])
 
-    def of_month(self, column: ColumnElement[str]) -> ColumnElement[int]:
-        return case(*[(column.in_(run), i) for i, run in enumerate(self.runs)])
-
-    def _end(self, i: int) -> datetime:
-        return month_start(next_month(self.runs[i][-1]))
+    @property
+    def starts(self) -> list[datetime]:
+        return [month_start(m) for m in self.months]
 
 
-def _wide_facts(runs: Runs, indicators: Sequence[str]) -> list[Select]:
-    """The lifecycle's facts as (unit_id, run, one column per indicator) selects, one scan
-    per source, each grouped by unit and run; a source none of ``indicators`` needs is
-    not scanned. An indicator a source does not supply is 0 in its rows."""
-    where_to = {
-        "leads_received": (Lead.received_at, ()),
-        "leads_closed": (Lead.closed_at, ()),
-        "leads_disposed": (Disposal.decided_at, (Disposal,)),
-        **{name: (Outcome.decided_at, (Outcome,)) for name in OUTCOME_COUNTS},
-    }
-    sources: dict[tuple, list[str]] = {}
-    for code in indicators:
-        if code in where_to:
-            sources.setdefault(where_to[code], []).append(code)
-    selects = []
-    for (column, joins), supplied in sources.items():
-        where, run = runs.of_time(column)
-        sums = {
-            code: func.sum(getattr(Outcome, code)) if code in OUTCOME_COUNTS else func.count()
-            for code in supplied
-        }
-        query = select(
-            _credited_unit().label("unit_id"),
-            run.label("run"),
-            *(sums.get(code, literal(0)).label(code) for code in indicators),
-        ).select_from(Lead)
-        for target in joins:
-            query = query.join(target, target.lead_id == Lead.id)
-        # By output name: PostgreSQL would not match a CASE of bound parameters in
-        # GROUP BY with the same CASE in the select list.
-        selects.append(
-            query.where(*where).group_by(literal_column("unit_id"), literal_column("run"))
+def _is_time(column: ColumnElement[Any]) -> bool:
+    return isinstance(column.type, UTCDateTime)
+
+
+def _named(code: str, sums: list[ColumnElement[int]]) -> list[ColumnElement[int]]:
+    return [column.label(f"{code}_{b}") for b, column in enumerate(sums)]
+
+
+def _sources(bounds: Bounds, indicators: Sequence[str]) -> list[tuple[Select, list[str]]]:
+    """Per source of facts, a query of (unit_id, then per indicator it supplies, the
+    cumulative sums of `Bounds.before`) grouped by unit, and the indicators it supplies.
+
+    Leads with a lead unit are read in unit order from a covering index, so the database
+    groups a national year without sorting it; the few not yet assigned are grouped by
+    the unit credited for them. A source none of ``indicators`` needs is not read.
+    """
+    sources: list[tuple[Select, list[str]]] = []
+    by_time = {"leads_received": Lead.received_at, "leads_closed": Lead.closed_at}
+    mine = [code for code in by_time if code in indicators]
+    if mine:
+        columns = [c for code in mine for c in _named(code, bounds.before(by_time[code]))]
+        within = or_(*(bounds.within(by_time[code]) for code in mine))
+        assigned = (
+            select(Lead.lead_unit_id.label("unit_id"), *columns)
+            .where(Lead.lead_unit_id.is_not(None), within)
+            .group_by(Lead.lead_unit_id)
         )
-    return selects
+        unassigned = (
+            select(_credited_unit().label("unit_id"), *columns)
+            .where(Lead.lead_unit_id.is_(None), within)
+            .group_by(literal_column("unit_id"))
+        )
+        sources += [(assigned, mine), (unassigned, mine)]
+    for table, codes in ((Disposal, ["leads_disposed"]), (Outcome, list(OUTCOME_COUNTS))):
+        mine = [code for code in codes if code in indicators]
+        if not mine:
+            continue
+        values = {code: 1 if table is Disposal else getattr(Outcome, code) for code in mine}
+        query = (
+            select(
+                _credited_unit().label("unit_id"),
+                *(
+                    c
+                    for code, value in values.items()
+                    for c in _named(code, bounds.before(table.decided_at, value))
+                ),
+            )
+            .select_from(table)
+            .join(Lead, Lead.id == table.lead_id)
+            .where(bounds.within(table.decided_at))
+            .group_by(literal_column("unit_id"))
+        )
+        sources.append((query, mine))
+    for code in indicators:
+        returned = (
+            select(
+                MonthlyReturn.unit_id,
+                *_named(code, bounds.before(MonthlyReturn.period, MonthlyReturn.value)),
+            )
+            .where(MonthlyReturn.indicator == code, bounds.within(MonthlyReturn.period))
+            .group_by(MonthlyReturn.unit_id)
+        )
+        sources.append((returned, [code]))
+    return sources
 
 
-def _pivot(rows: Any, indicators: Sequence[str]) -> Select:
-    """Long (unit_id, run, indicator, value) rows as wide rows, summed per unit and run."""
-    return select(
-        rows.c.unit_id,
-        rows.c.run,
-        *(
-            func.sum(case((rows.c.indicator == code, rows.c.value), else_=0)).label(code)
-            for code in indicators
-        ),
-    ).group_by(rows.c.unit_id, rows.c.run)
+def indicator_sums(
+    session: Session, periods: Sequence[Sequence[str]], indicators: Sequence[str]
+) -> list[dict[str, dict[int, int]]]:
+    """For each period (a list of consecutive months), for each of ``indicators``:
+    {unit id: its value summed over the period's months}, for the units with any facts
+    (the others count as zero; `column` reads them so).
+
+    One scan of each source of facts serves every period: it counts per unit what
+    happened before each of the periods' `Bounds`, and the database subtracts, so one
+    row per unit and source comes back, one column per period and indicator. The
+    sources are read two at a time where SQLite can (`database.read_all`). They are
+    kept column by column, so that Python's loops over 10^5 units run in C. Where a
+    return replaces a derived value, that month's derived value is taken out again (read
+    by month only for the few units whose returns overlap the lifecycle).
+    """
+    bounds = Bounds.of(periods)
+    reads, places = [], []
+    for query, codes in _sources(bounds, indicators):
+        sums = query.subquery()
+        reads.append(
+            select(
+                sums.c.unit_id,
+                *(
+                    sums.c[f"{code}_{end}"] - sums.c[f"{code}_{start}"]
+                    for start, end in bounds.spans
+                    for code in codes
+                ),
+            )
+        )
+        places.append([(p, code) for p in range(len(periods)) for code in codes])
+    found: list[dict[str, dict[int, int]]] = [{code: {} for code in indicators} for _ in periods]
+    for rows, place in zip(read_all(session, reads), places, strict=True):
+        if not rows:
+            continue
+        unit_ids, *values = zip(*rows, strict=True)
+        for (p, code), column in zip(place, values, strict=True):
+            before = found[p][code]
+            found[p][code] = mine = dict(zip(unit_ids, column, strict=True))
+            # Two sources of one indicator: leads not yet assigned, a return.
+            for unit_id, value in before.items():
+                mine[unit_id] = mine.get(unit_id, 0) + value
+    for unit_id, month, indicator, derived in _replaced(session, periods, indicators):
+        for p, period in enumerate(periods):
+            if month in period:
+                mine = found[p][indicator]
+                mine[unit_id] = mine.get(unit_id, 0) - derived
+    return found
+
+
+def column(sums: dict[int, int], unit_ids: Sequence[int]) -> list[int]:
+    """An indicator's values for these units, in their order; zero where none."""
+    return list(map(sums.get, unit_ids, repeat(0)))
 
 
 def board_values_many(
@@ -264,40 +331,46 @@ def board_values_many(
     unit_kinds: Sequence[str],
     indicators: Sequence[str],
 ) -> list[dict[str, tuple[int, ...]]]:
-    """For each period (a list of consecutive months): {unit code: the values of
-    ``indicators``, in that order, summed over its months}, for the units of these kinds
-    that have any data (the others count as zero).
-
-    One aggregation serves every period: the lifecycle is summed per unit and run of
-    months (`Runs`), and each period adds up the runs it covers. Where a return replaces
-    a derived value, that month's derived value is taken out again (split by month only
-    for the few units whose returns overlap the lifecycle). The database pivots: one row
-    per unit and run, one column per indicator.
-    """
-    runs = Runs.of(periods)
-    months = [m for run in runs.runs for m in run]
-    returned = MonthlyReturn.period.in_(months)
-    long = [
-        select(
-            MonthlyReturn.unit_id,
-            runs.of_month(MonthlyReturn.period).label("run"),
-            MonthlyReturn.indicator,
-            MonthlyReturn.value,
-        ).where(returned, MonthlyReturn.indicator.in_(list(indicators)))
-    ]
-    overlapping = (
-        select(MonthlyReturn.unit_id)
-        .where(returned, MonthlyReturn.indicator.in_(set(DERIVED) & set(indicators)))
-        .distinct()
+    """`indicator_sums` as rows: for each period, {unit code: the values of
+    ``indicators``, in that order}, for the units of these kinds with any value that is
+    not zero."""
+    units = list(
+        session.connection().execute(
+            select(Unit.id, Unit.code).where(Unit.kind.in_(list(unit_kinds)))
+        )
     )
-    if session.scalar(select(overlapping.exists())):
-        by_month = union_all(*_facts(months, by_month=True, units=overlapping)).subquery()
-        long.append(
+    unit_ids = [unit_id for unit_id, _ in units]
+    found = []
+    for sums in indicator_sums(session, periods, indicators):
+        rows = list(zip(*(column(sums[code], unit_ids) for code in indicators), strict=True))
+        codes = (code for _, code in units)
+        found.append(dict(compress(zip(codes, rows, strict=True), map(any, rows))))
+    return found
+
+
+def _replaced(
+    session: Session, periods: Sequence[Sequence[str]], indicators: Sequence[str]
+) -> list[tuple[int, str, str, int]]:
+    """(unit id, month, indicator, derived value) where a return replaces a derived value."""
+    derived = set(DERIVED) & set(indicators)
+    first = min(p[0] for p in periods)
+    last = max(p[-1] for p in periods)
+    # `period || ''` keeps SQLite from reading every month's returns through the index on
+    # period: it seeks the few indicators instead (SQLite's documented planner control).
+    period = MonthlyReturn.period + ""
+    returned = (period >= first, period <= last, MonthlyReturn.indicator.in_(derived))
+    overlapping = select(MonthlyReturn.unit_id).where(*returned).distinct()
+    if not derived or not session.scalar(select(overlapping.exists())):
+        return []
+    # Every month of the span, gaps between the periods included, so each fact falls in
+    # its own month.
+    months = months_of(f"{first}..{last}")
+    by_month = union_all(*_facts(months, by_month=True, units=overlapping)).subquery()
+    return [
+        (unit_id, month, indicator, int(value))
+        for unit_id, month, indicator, value in session.execute(
             select(
-                by_month.c.unit_id,
-                runs.of_month(by_month.c.month),
-                by_month.c.indicator,
-                -by_month.c.value,
+                by_month.c.unit_id, by_month.c.month, by_month.c.indicator, by_month.c.value
             ).join(
                 MonthlyReturn,
                 (MonthlyReturn.unit_id == by_month.c.unit_id)
@@ -305,38 +378,7 @@ def board_values_many(
                 & (MonthlyReturn.indicator == by_month.c.indicator),
             )
         )
-    wide = [*_wide_facts(runs, indicators), _pivot(union_all(*long).subquery(), indicators)]
-    rows = union_all(*wide).subquery()
-    # Grouped by the unit's id; its code and kind are looked up once per unit, not joined
-    # per row.
-    query = (
-        select(rows.c.unit_id, rows.c.run, *(func.sum(rows.c[code]) for code in indicators))
-        .where(rows.c.run.is_not(None))
-        .group_by(rows.c.unit_id, rows.c.run)
-    )
-    codes = {
-        unit_id: code
-        for unit_id, code in session.connection().execute(
-            select(Unit.id, Unit.code).where(Unit.kind.in_(list(unit_kinds)))
-        )
-    }
-    covered_by = [
-        [p for p, period in enumerate(periods) if i in runs.covering(period)]
-        for i in range(len(runs.runs))
     ]
-    found: list[dict[str, tuple[int, ...]]] = [{} for _ in periods]
-    # Core rows, not ORM ones: a national board is 10^5 units.
-    for unit_id, run, *values in session.connection().execute(query):
-        code = codes.get(unit_id)
-        if code is None:
-            continue
-        values = [int(v) for v in values]
-        for p in covered_by[run]:
-            seen = found[p].get(code)
-            found[p][code] = (
-                tuple(values) if seen is None else tuple(map(sum, zip(seen, values, strict=True)))
-            )
-    return found
 
 
 def board_values(

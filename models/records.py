@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, JSONType, UTCDateTime
@@ -44,7 +44,11 @@ class MonthlyReturn(Base):
     """A unit's monthly return for one indicator; a later row for the same key replaces it."""
 
     __tablename__ = "monthly_returns"
-    __table_args__ = (UniqueConstraint("period", "unit_id", "indicator"),)
+    __table_args__ = (
+        UniqueConstraint("period", "unit_id", "indicator"),
+        # The boards read one indicator's returns in unit order from this index alone.
+        Index("ix_monthly_returns_indicator_unit", "indicator", "unit_id", "period", "value"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     period: Mapped[str] = mapped_column(String(7))

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models.errors import BadInput
-from models.indicators import Runs
+from models.indicators import Bounds
 from models.policy import default_policy
 from models.scoring import months_of, ranks, score_board
 
@@ -170,26 +170,25 @@ def test_colours_points_and_scores_follow_the_rules(values) -> None:  # type: ig
     assert [(r.rank, r.unit) for r in rows] == sorted((r.rank, r.unit) for r in rows)
 
 
-def test_runs_cut_the_months_so_every_period_is_a_union_of_runs() -> None:
+def test_bounds_are_where_the_periods_begin_and_end() -> None:
     periods = [["2026-12"], ["2026-11"], months_of("2026-Q4"), months_of("2026-01..2026-12")]
-    runs = Runs.of(periods)
-    assert runs.runs == [months_of("2026-01..2026-09"), ["2026-10"], ["2026-11"], ["2026-12"]]
-    assert [runs.covering(p) for p in periods] == [[3], [2], [1, 2, 3], [0, 1, 2, 3]]
-    # A gap between periods splits runs; one period is one run.
-    assert Runs.of([["2026-03"], ["2026-06"]]).runs == [["2026-03"], ["2026-06"]]
-    assert Runs.of([months_of("2025-11..2026-02")]).runs == [months_of("2025-11..2026-02")]
+    bounds = Bounds.of(periods)
+    assert bounds.months == ["2026-01", "2026-10", "2026-11", "2026-12", "2027-01"]
+    assert bounds.spans == [(3, 4), (2, 3), (1, 4), (0, 4)]
+    # A gap between periods is a span of its own, which no period uses.
+    assert Bounds.of([["2026-03"], ["2026-06"]]).spans == [(0, 1), (2, 3)]
 
 
 @given(
     st.lists(st.tuples(st.integers(0, 23), st.integers(0, 23)).map(sorted), min_size=1, max_size=6)
 )
-def test_runs_partition_the_months_of_any_periods(spans) -> None:  # type: ignore[no-untyped-def]
+def test_each_period_runs_from_its_start_bound_to_its_end_bound(spans) -> None:  # type: ignore[no-untyped-def]
     def month(i: int) -> str:
         return f"{2025 + i // 12}-{i % 12 + 1:02d}"
 
     periods = [[month(i) for i in range(a, b + 1)] for a, b in spans]
-    runs = Runs.of(periods)
-    flat = [m for run in runs.runs for m in run]
-    assert flat == sorted(set(flat)) == sorted({m for p in periods for m in p})
-    for period in periods:
-        assert [m for i in runs.covering(period) for m in runs.runs[i]] == period
+    bounds = Bounds.of(periods)
+    assert bounds.months == sorted(set(bounds.months))
+    for period, (start, end) in zip(periods, bounds.spans, strict=True):
+        assert start < end
+        assert months_of(f"{bounds.months[start]}..{bounds.months[end]}")[:-1] == period
