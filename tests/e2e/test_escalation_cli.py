@@ -84,7 +84,7 @@ def test_monthly_run_issues_the_bulletin_and_warnings_once(
     for words in ("多色榜", "2026年9月", "2026年1—9月", bulletin["number"], "驻市教育局纪检监察组"):
         assert words in text
     fonts = subprocess.run(["pdffonts", bulletin["pdf"]], capture_output=True, text=True).stdout
-    assert "CJK" in fonts and " yes yes " in fonts  # embedded and subset
+    assert "FandolSong-Bold" in fonts and " yes yes " in fonts  # CJK faces embedded, subset
     assert first_page_png(Path(bulletin["pdf"]), "bulletin").stat().st_size > 1000
 
     second = json.loads(
