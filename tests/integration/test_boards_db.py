@@ -104,7 +104,7 @@ def test_lifecycle_counts_by_shanghai_month_and_a_return_wins(
         (unit, "leads_received", 1, 7)
     ]
 
-    # Several periods from one aggregation (runs of months, a gap between June and
+    # Several periods from one aggregation (bounds shared, a gap between June and
     # August, a return replacing a derived value) read as each period read alone.
     periods = [["2026-09"], ["2026-08"], months_of("2026-Q3"), ["2026-06"], months_of(YTD)]
     every = [k.value for k in UnitKind]
