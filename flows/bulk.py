@@ -16,7 +16,6 @@ from models import handling, intake
 from models.database import transaction
 from models.errors import Problem
 from models.inputs import Numbered, read_jsonl
-from models.orgview import snapshot
 from models.schemas import LeadIn
 
 
@@ -56,10 +55,8 @@ def lead_import(
         if arrivals:
             with transaction(engine) as session:
                 result = intake.register(session, arrivals, actor=desk.actor)
-                org = snapshot(session)
-                for receipt in result.receipts:
-                    if not receipt.duplicate:
-                        handling.triage(session, desk, receipt.lead_id, org=org)
+                fresh = [r.lead_id for r in result.receipts if not r.duplicate]
+                handling.triage_many(session, desk, fresh)
             report.registered += sum(not r.duplicate for r in result.receipts)
             report.duplicates += sum(r.duplicate for r in result.receipts)
             problems = sorted(problems + result.problems, key=lambda p: p.line or 0)

@@ -28,13 +28,13 @@ from sqlalchemy import (
     String,
     Text,
     event,
-    insert,
     select,
     update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, utcnow
+from models.database import insert_rows
 
 GENESIS = "0" * 64
 
@@ -80,8 +80,14 @@ class EventDraft:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+# One encoder, made once: json.dumps with these options builds a new one every call.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+).encode
+
+
 def canonical_data(data: dict[str, Any]) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL(data)
 
 
 def _text(value: str | None) -> str:
@@ -120,6 +126,20 @@ def event_hash(canonical: str) -> str:
 
 
 _HEAD = "leadflow.audit_head"
+_APPENDED = (
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "reason",
+    "lead_id",
+    "unit",
+    "state_before",
+    "state_after",
+    "data",
+    "prev_hash",
+    "hash",
+)
 
 
 def lock_chain(session: Session) -> tuple[int, str]:
@@ -174,24 +194,24 @@ def append(session: Session, drafts: Iterable[EventDraft], *, at: datetime | Non
             )
         )
         rows.append(
-            {
-                "seq": seq,
-                "at": stamp,
-                "actor": draft.actor,
-                "action": draft.action,
-                "reason": draft.reason,
-                "lead_id": draft.lead_id,
-                "unit": draft.unit,
-                "state_before": draft.state_before,
-                "state_after": draft.state_after,
-                "data": data,
-                "prev_hash": prev,
-                "hash": digest,
-            }
+            (
+                seq,
+                stamp,
+                draft.actor,
+                draft.action,
+                draft.reason,
+                draft.lead_id,
+                draft.unit,
+                draft.state_before,
+                draft.state_after,
+                data,
+                prev,
+                digest,
+            )
         )
         prev = digest
     if rows:
-        session.execute(insert(AuditEvent), rows)
+        insert_rows(session, AuditEvent.__table__, _APPENDED, rows)
         session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
         session.info[_HEAD] = (seq, prev)
     return seq

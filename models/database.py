@@ -7,14 +7,14 @@ reader-turned-writer never dead-ends in ``SQLITE_BUSY`` halfway through a move.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Executable, Row, create_engine, event
+from sqlalchemy import Connection, Engine, Executable, Row, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -118,3 +118,81 @@ def _second_reader(connection: Connection) -> Engine | None:
 def _reader(url: str) -> Engine:
     """Plain, read-only use: no ``BEGIN IMMEDIATE`` (it would wait for our own lock)."""
     return create_engine(url, poolclass=NullPool)
+
+
+def insert_rows(
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """INSERT many rows, given as tuples in ``columns`` order, through the driver's
+    ``executemany``: SQLAlchemy's own executemany spends more per row turning dicts into
+    parameters than SQLite spends storing them (BENCHMARKS.md, bulk intake). Each value
+    still passes its column type's bind processor, as it would through SQLAlchemy."""
+    if rows:
+        _execute_rows(session, table, _insert_sql, tuple(columns), (), rows)
+
+
+def update_rows(
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    where: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> int:
+    """``UPDATE table SET columns WHERE where`` (all equal) for each row, given as tuples
+    of the ``columns`` then the ``where`` values; how many rows were updated in all."""
+    if not rows:
+        return 0
+    return _execute_rows(session, table, _update_sql, tuple(columns), tuple(where), rows)
+
+
+def _execute_rows(
+    session: Session,
+    table: Table,
+    build: Callable[[str, list[str], list[str], str], str],
+    columns: tuple[str, ...],
+    where: tuple[str, ...],
+    rows: Sequence[Sequence[Any]],
+) -> int:
+    session.flush()  # what the ORM holds goes first, as SQLAlchemy's own execute would do
+    connection = session.connection()
+    dialect = connection.dialect
+    processors = [
+        (i, process)
+        for i, name in enumerate(columns + where)
+        if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+    ]
+    if processors:
+        seen: dict[tuple[int, Any], Any] = {}
+        rows = [_processed(row, processors, seen) for row in rows]
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote = dialect.identifier_preparer.quote
+    sql = build(quote(table.name), [quote(c) for c in columns], [quote(c) for c in where], mark)
+    return connection.exec_driver_sql(sql, list(rows)).rowcount
+
+
+def _processed(
+    row: Sequence[Any], processors: list[tuple[int, Any]], seen: dict[tuple[int, Any], Any]
+) -> tuple[Any, ...]:
+    """The row with its values processed; a value met before in the same column (the
+    batch's one timestamp, a unit's id) is processed once."""
+    values = list(row)
+    for i, process in processors:
+        value = values[i]
+        if value is None:
+            continue
+        try:
+            values[i] = seen[i, value]
+        except KeyError:
+            values[i] = seen[i, value] = process(value)
+        except TypeError:  # unhashable: a list or dict for a JSON column
+            values[i] = process(value)
+    return tuple(values)
+
+
+def _insert_sql(table: str, columns: list[str], _where: list[str], mark: str) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+
+
+def _update_sql(table: str, columns: list[str], where: list[str], mark: str) -> str:
+    assign = ", ".join(f"{c} = {mark}" for c in columns)
+    return f"UPDATE {table} SET {assign} WHERE {' AND '.join(f'{c} = {mark}' for c in where)}"

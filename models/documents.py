@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from models import audit
 from models.base import utcnow
-from models.database import transaction
+from models.database import insert_rows, transaction
 from models.policy import Numbering
 from models.records import Document
 from models.render import render_pdf
@@ -81,6 +82,47 @@ def chinese_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+_ALLOCATED = (
+    "key",
+    "kind",
+    "issuer",
+    "year",
+    "serial",
+    "number",
+    "lead_id",
+    "unit_id",
+    "period",
+    "status",
+    "issued_at",
+    "title",
+    "content",
+)
+
+
+@dataclass(frozen=True)
+class Request:
+    """A document asked for: its kind, its idempotency key, what it says and what it is about.
+
+    ``content`` is the document's own model (a :class:`NoticeContent`, a bulletin, …):
+    none of them has a field for a reporter.
+    """
+
+    kind: str
+    key: str
+    content: BaseModel
+    lead_id: int | None = None
+    unit_id: int | None = None
+    period: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Allocated:
+    id: int
+    number: str
+    new: bool
+
+
 def issue(
     session: Session,
     *,
@@ -96,58 +138,94 @@ def issue(
     period: str | None = None,
     title: str | None = None,
 ) -> Issued:
-    """Allocate the next number of ``numbering`` (per issuer, kind and year) and record
-    the document, pending its rendering.
+    """One document: :func:`issue_many` of one, with its record."""
+    request = Request(kind, key, content, lead_id, unit_id, period, title)
+    allocated = issue_many(
+        session, [request], numbering=numbering, actor=actor, reason=reason, on=on
+    )[0]
+    return Issued(session.get_one(Document, allocated.id), allocated.new)
 
-    ``content`` is the document's own model (a :class:`NoticeContent`, a bulletin, …):
-    none of them has a field for a reporter.
-    """
-    issuer, prefix = numbering.issuer, numbering.kinds[kind]
+
+def issue_many(
+    session: Session,
+    requests: Sequence[Request],
+    *,
+    numbering: Numbering,
+    actor: str,
+    reason: str,
+    on: date,
+) -> list[Allocated]:
+    """Allocate the next numbers of ``numbering`` (per issuer, kind and year), in request
+    order, and record the documents, pending their rendering; a key already issued
+    returns its first document and takes no number."""
+    issuer = numbering.issuer
     audit.lock_chain(session)
-    existing = session.scalar(select(Document).where(Document.key == key))
-    if existing is not None:
-        return Issued(existing, False)
-    serial = 1 + (
-        session.scalar(
-            select(func.max(Document.serial)).where(
-                Document.issuer == issuer, Document.kind == kind, Document.year == on.year
+    keys = [r.key for r in requests]
+    found = {
+        key: Allocated(id, number, False)
+        for key, id, number in session.execute(
+            select(Document.key, Document.id, Document.number).where(Document.key.in_(keys))
+        )
+    }
+    fresh = list({r.key: r for r in requests if r.key not in found}.values())
+    last = dict(
+        session.execute(
+            select(Document.kind, func.max(Document.serial))
+            .where(
+                Document.issuer == issuer,
+                Document.kind.in_({r.kind for r in fresh}),
+                Document.year == on.year,
+            )
+            .group_by(Document.kind)
+        ).all()
+    )
+    now, day = utcnow(), chinese_date(on)
+    rows, drafts = [], []
+    for request in fresh:
+        serial = last[request.kind] = last.get(request.kind, 0) + 1
+        number = f"{issuer}{numbering.kinds[request.kind]}〔{on.year}〕{serial}号"
+        rows.append(
+            (
+                request.key,
+                request.kind,
+                issuer,
+                on.year,
+                serial,
+                number,
+                request.lead_id,
+                request.unit_id,
+                request.period,
+                "pending",
+                now,
+                request.title or TITLES[request.kind],
+                {
+                    "issuer_name": numbering.issuer_name,
+                    "date": day,
+                    **request.content.model_dump(mode="json"),
+                },
             )
         )
-        or 0
-    )
-    number = f"{issuer}{prefix}〔{on.year}〕{serial}号"
-    document = Document(
-        key=key,
-        kind=kind,
-        issuer=issuer,
-        year=on.year,
-        serial=serial,
-        number=number,
-        lead_id=lead_id,
-        unit_id=unit_id,
-        period=period,
-        status="pending",
-        issued_at=utcnow(),
-        title=title or TITLES[kind],
-        content={
-            "issuer_name": numbering.issuer_name,
-            "date": chinese_date(on),
-            **content.model_dump(mode="json"),
-        },
-    )
-    session.add(document)
-    session.flush()
-    audit.record(
-        session,
-        audit.EventDraft(
-            actor=actor,
-            action="document.allocate",
-            reason=reason,
-            lead_id=lead_id,
-            data={"kind": kind, "number": number, "key": key},
-        ),
-    )
-    return Issued(document, True)
+        drafts.append(
+            audit.EventDraft(
+                actor=actor,
+                action="document.allocate",
+                reason=reason,
+                lead_id=request.lead_id,
+                data={"kind": request.kind, "number": number, "key": request.key},
+            )
+        )
+    if rows:
+        insert_rows(session, Document.__table__, _ALLOCATED, rows)
+        audit.append(session, drafts, at=now)
+        found |= {
+            key: Allocated(id, number, True)
+            for key, id, number in session.execute(
+                select(Document.key, Document.id, Document.number).where(
+                    Document.key.in_([row[0] for row in rows])
+                )
+            )
+        }
+    return [found[key] for key in keys]
 
 
 def render(session: Session, document_id: int, *, output_dir: Path, actor: str) -> Document:

@@ -9,6 +9,7 @@ step already taken is reported, not taken twice.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from models import audit, documents
 from models.base import utcnow
+from models.database import insert_rows
 from models.documents import NoticeContent
 from models.errors import RuleRefused
 from models.lead import (
@@ -32,11 +34,11 @@ from models.lead import (
     TeamMember,
     TriageProposal,
 )
-from models.lifecycle import State, perform
+from models.lifecycle import State, Step, perform, perform_many
 from models.organisation import Entity, Unit, UnitKind
 from models.orgview import OrgView, snapshot
 from models.policy import Policy
-from models.recusal import RecusalShortfall, Subject, draw_team, plan_units
+from models.recusal import Draw, RecusalShortfall, Subject, UnitPlan, draw_team, plan_units
 from models.triage import Mode, propose
 from models.workdays import Deadline, WorkCalendar
 
@@ -110,72 +112,113 @@ def _issue(
 
 def _facts(session: Session, lead: Lead) -> list[tuple[str, str]]:
     entity = session.get(Entity, lead.entity_id)
+    return facts_of(lead, entity.name if entity else "")
+
+
+def facts_of(lead: Any, entity_name: str) -> list[tuple[str, str]]:
+    """What a notice says of its lead: ``lead`` has the lead's columns (a row will do)."""
     return [
         ("线索编号", lead.external_id),
         ("被反映人", f"{lead.subject_name}（{lead.subject_post}）"),
-        ("所在单位", entity.name if entity else ""),
+        ("所在单位", entity_name),
         ("反映问题", lead.summary[:500]),
     ]
 
 
 # --- triage ----------------------------------------------------------------------------
 
+_PROPOSED = (
+    "lead_id",
+    "level",
+    "jurisdiction_unit_id",
+    "proposed_mode",
+    "reasons",
+    "proposed_at",
+    "decision_due",
+)
+
 
 def triage(
     session: Session, desk: Desk, lead_id: int, *, org: OrgView | None = None
 ) -> TriageProposal:
-    """分析研判: jurisdiction, the proposed mode and its reasons. Own handling is assigned at
-    once; anything else waits for a commission leader's decision."""
-    lead = _lead(session, lead_id)
-    existing = session.get(TriageProposal, lead_id)
-    if existing is not None:
-        return existing
-    org = org or snapshot(session)
-    entity = session.get(Entity, lead.entity_id)
-    proposal = propose(
-        org,
-        entity=entity.code,
-        rank=lead.subject_rank,
-        flags=list(lead.flags),
-        rules=desk.policy.jurisdiction,
+    """分析研判 of one lead (:func:`triage_many` of one), its proposal returned."""
+    triage_many(session, desk, [lead_id], org=org)
+    return session.get_one(TriageProposal, lead_id)
+
+
+def triage_many(
+    session: Session, desk: Desk, lead_ids: Sequence[int], *, org: OrgView | None = None
+) -> None:
+    """分析研判: for each lead, jurisdiction, the proposed mode and its reasons. Own handling
+    is assigned at once; anything else waits for a commission leader's decision. A lead
+    already triaged is left as it was (a retry changes nothing)."""
+    audit.lock_chain(session)
+    done = set(
+        session.scalars(select(TriageProposal.lead_id).where(TriageProposal.lead_id.in_(lead_ids)))
     )
-    unit = org.units[proposal.jurisdiction_unit]
-    due = (
-        desk.calendar.add_working_days(desk.today, desk.policy.deadlines.leader_decision)
-        if proposal.needs_decision
-        else None
-    )
-    record = TriageProposal(
-        lead_id=lead_id,
-        level=proposal.level,
-        jurisdiction_unit_id=unit.id,
-        proposed_mode=proposal.mode.value,
-        reasons=list(proposal.reasons),
-        proposed_at=utcnow(),
-        decision_due=due.due if due else None,
-    )
-    session.add(record)
-    perform(
-        session,
-        lead_id=lead_id,
-        move="triage",
-        actor=desk.actor,
-        reason="集体排查: " + ("；".join(proposal.reasons) or "依干部管理权限自办"),
-        changes={"jurisdiction_unit_id": unit.id},
-        data={
-            "level": proposal.level,
-            "jurisdiction_unit": unit.code,
-            "proposed_mode": proposal.mode.value,
-            "reasons": list(proposal.reasons),
-            "needs_decision": proposal.needs_decision,
-            "decision_due": due.as_dict() if due else None,
-        },
-    )
-    if not proposal.needs_decision:
-        assign_under_recusal(
-            session, desk, lead_id, mode=Mode.own, authorised_by="依干部管理权限", org=org
+    found = {
+        row.id: row
+        for row in session.execute(
+            select(Lead.id, Entity.code.label("entity"), Lead.subject_rank, Lead.flags)
+            .join(Entity, Entity.id == Lead.entity_id)
+            .where(Lead.id.in_(set(lead_ids) - done))
         )
-    return record
+    }
+    org = org or snapshot(session)
+    decision_due = desk.calendar.add_working_days(desk.today, desk.policy.deadlines.leader_decision)
+    now = utcnow()
+    proposals: list[tuple[Any, ...]] = []
+    steps: list[Step] = []
+    own: list[Order] = []
+    for lead_id in dict.fromkeys(lead_ids):
+        if lead_id in done:
+            continue
+        if lead_id not in found:
+            raise RuleRefused("lead", f"no lead with id {lead_id}")
+        lead = found[lead_id]
+        proposal = propose(
+            org,
+            entity=lead.entity,
+            rank=lead.subject_rank,
+            flags=lead.flags,
+            rules=desk.policy.jurisdiction,
+        )
+        unit = org.units[proposal.jurisdiction_unit]
+        due = decision_due if proposal.needs_decision else None
+        proposals.append(
+            (
+                lead_id,
+                proposal.level,
+                unit.id,
+                proposal.mode.value,
+                list(proposal.reasons),
+                now,
+                due.due if due else None,
+            )
+        )
+        steps.append(
+            Step(
+                lead_id,
+                "triage",
+                reason="集体排查: " + ("；".join(proposal.reasons) or "依干部管理权限自办"),
+                changes={"jurisdiction_unit_id": unit.id},
+                data={
+                    "level": proposal.level,
+                    "jurisdiction_unit": unit.code,
+                    "proposed_mode": proposal.mode.value,
+                    "reasons": list(proposal.reasons),
+                    "needs_decision": proposal.needs_decision,
+                    "decision_due": due.as_dict() if due else None,
+                },
+            )
+        )
+        if not proposal.needs_decision:
+            own.append(Order(lead_id, Mode.own, "依干部管理权限"))
+    if not steps:
+        return
+    insert_rows(session, TriageProposal.__table__, _PROPOSED, proposals)
+    perform_many(session, steps, actor=desk.actor)
+    assign_many(session, desk, own, org=org)
 
 
 def decide(
@@ -215,6 +258,23 @@ def decide(
     return assign_under_recusal(session, desk, lead_id, mode=mode, authorised_by=by)
 
 
+@dataclass(frozen=True)
+class Order:
+    """交办: a lead to assign in a mode, on whose authority."""
+
+    lead_id: int
+    mode: Mode
+    authorised_by: str
+
+
+@dataclass(frozen=True)
+class _Plan:
+    order: Order
+    lead: Any  # the lead's row: the columns the notice and the draw need
+    units: UnitPlan
+    draw: Draw | None
+
+
 def assign_under_recusal(
     session: Session,
     desk: Desk,
@@ -224,118 +284,176 @@ def assign_under_recusal(
     authorised_by: str,
     org: OrgView | None = None,
 ) -> RecusalShortfall | None:
-    """Assign; if recusal leaves too few, record that and propose escalated handling instead.
+    """Assign one lead (:func:`assign_many` of one); its recusal shortfall, if any."""
+    order = Order(lead_id, mode, authorised_by)
+    return assign_many(session, desk, [order], org=org).get(lead_id)
 
-    The attempt runs in a savepoint, so a refused draw leaves nothing half-assigned,
-    while everything before it in the transaction (the triage, the decision) stands.
+
+def assign_many(
+    session: Session, desk: Desk, orders: Sequence[Order], *, org: OrgView | None = None
+) -> dict[int, RecusalShortfall]:
+    """交办 under recusal: units (and for joint or cross handling a team), with the notice.
+
+    Every lead is planned before anything is written. Where recusal leaves too few, that
+    is recorded and escalated handling proposed instead, while everything before it in
+    the transaction (the triage, the decision) stands; those shortfalls are returned.
     """
-    try:
-        with session.begin_nested():
-            assign(session, desk, lead_id, mode=mode, authorised_by=authorised_by, org=org)
-    except RecusalShortfall as shortfall:
+    if not orders:
+        return {}
+    audit.lock_chain(session)
+    org = org or snapshot(session)
+    rows = {
+        row.id: row
+        for row in session.execute(
+            select(
+                Lead.id,
+                Lead.external_id,
+                Lead.subject_name,
+                Lead.subject_post,
+                Lead.summary,
+                Lead.flags,
+                Lead.domain,
+                Entity.code.label("entity"),
+                Entity.name.label("entity_name"),
+                TriageProposal.level,
+                Unit.code.label("jurisdiction"),
+            )
+            .join(Entity, Entity.id == Lead.entity_id)
+            .join(TriageProposal, TriageProposal.lead_id == Lead.id)
+            .join(Unit, Unit.id == TriageProposal.jurisdiction_unit_id)
+            .where(Lead.id.in_({o.lead_id for o in orders}))
+        )
+    }
+    plans: list[_Plan] = []
+    shortfalls: dict[int, RecusalShortfall] = {}
+    for order in orders:
+        if order.lead_id not in rows:
+            raise RuleRefused("assignment", f"lead {order.lead_id} has not been triaged")
+        try:
+            plans.append(_plan(org, desk.policy, order, rows[order.lead_id]))
+        except RecusalShortfall as shortfall:
+            shortfalls[order.lead_id] = shortfall
+    for lead_id, shortfall in shortfalls.items():
         recusal_shortfall(session, desk, lead_id, shortfall)
-        return shortfall
-    return None
+    if plans:
+        _assign(session, desk, org, plans)
+    return shortfalls
 
 
-def needed_expertise(policy: Policy, lead: Lead) -> list[str]:
+def needed_expertise(policy: Policy, flags: Sequence[str], domain: str) -> list[str]:
     team = policy.team
     needed = list(team.always)
-    for flag in lead.flags:
+    for flag in flags:
         needed += team.by_flag.get(flag, [])
-    needed += team.by_domain.get(lead.domain, [])
+    needed += team.by_domain.get(domain, [])
     return list(dict.fromkeys(needed))
 
 
-def assign(
-    session: Session,
-    desk: Desk,
-    lead_id: int,
-    *,
-    mode: Mode,
-    authorised_by: str,
-    org: OrgView | None = None,
-    seed: int | None = None,
-) -> None:
-    """交办: units (and for joint or cross handling a team) under recusal, with the notice."""
-    lead = _lead(session, lead_id)
-    org = org or snapshot(session)
-    proposal = session.get(TriageProposal, lead_id)
-    entity = session.get(Entity, lead.entity_id)
-    subject = Subject(lead.subject_name, entity.code, "local_recusal" in lead.flags)
-    seed = secrets.randbits(62) if seed is None else seed
-    jurisdiction = session.get(Unit, proposal.jurisdiction_unit_id).code
-    plan = plan_units(
-        org, subject, mode=mode, level=proposal.level, jurisdiction_unit=jurisdiction, seed=seed
+def _plan(org: OrgView, policy: Policy, order: Order, lead: Any) -> _Plan:
+    """Which units and people, under recusal (raises :class:`RecusalShortfall`)."""
+    subject = Subject(lead.subject_name, lead.entity, "local_recusal" in lead.flags)
+    seed = secrets.randbits(62)  # recorded with the draw, so anyone can redo it
+    units = plan_units(
+        org,
+        subject,
+        mode=order.mode,
+        level=lead.level,
+        jurisdiction_unit=lead.jurisdiction,
+        seed=seed,
     )
     draw = None
-    if mode in (Mode.joint, Mode.cross):
+    if order.mode in (Mode.joint, Mode.cross):
         draw = draw_team(
             org,
             subject,
-            needed=needed_expertise(desk.policy, lead),
-            size=desk.policy.team.size,
-            cross=mode == Mode.cross,
+            needed=needed_expertise(policy, lead.flags, lead.domain),
+            size=policy.team.size,
+            cross=order.mode == Mode.cross,
             seed=seed,
         )
+    return _Plan(order, lead, units, draw)
+
+
+def _assign(session: Session, desk: Desk, org: OrgView, plans: list[_Plan]) -> None:
+    """The planned assignments written: units, teams, the moves and the notices."""
     now = utcnow()
-    lead_unit = org.units[plan.lead_unit]
-    roles = [(plan.lead_unit, "lead")] + [(u, "co") for u in plan.co_units]
-    for code, role in roles:
-        session.add(
-            Assignment(lead_id=lead_id, unit_id=org.units[code].id, role=role, assigned_at=now)
-        )
-    for code in draw.team if draw else ():
-        session.add(
-            TeamMember(
-                lead_id=lead_id,
-                person_id=org.people[code].id,
-                leader=code == draw.leader,
-                drawn_at=now,
+    assignments: list[tuple[Any, ...]] = []
+    members: list[tuple[Any, ...]] = []
+    steps: list[Step] = []
+    notices: list[documents.Request] = []
+    for plan in plans:
+        lead_id, mode, draw = plan.order.lead_id, plan.order.mode, plan.draw
+        lead_unit = org.units[plan.units.lead_unit]
+        roles = [(plan.units.lead_unit, "lead")] + [(u, "co") for u in plan.units.co_units]
+        assignments += [(lead_id, org.units[c].id, r, now) for c, r in roles]
+        members += [
+            (lead_id, org.people[code].id, code == draw.leader, now)
+            for code in (draw.team if draw else ())
+        ]
+        steps.append(
+            Step(
+                lead_id,
+                "assign",
+                reason=f"{MODE_TERMS[mode.value]}，经{plan.order.authorised_by}批准",
+                # 提级办理 moves jurisdiction itself up a level; other modes keep it.
+                changes={"handling_mode": mode.value, "lead_unit_id": lead_unit.id}
+                | ({"jurisdiction_unit_id": lead_unit.id} if mode == Mode.escalated else {}),
+                data={
+                    "units": plan.units.as_dict(),
+                    "draw": draw.as_dict() if draw else None,
+                    "authorised_by": plan.order.authorised_by,
+                },
             )
         )
-    perform(
-        session,
-        lead_id=lead_id,
-        move="assign",
-        actor=desk.actor,
-        reason=f"{MODE_TERMS[mode.value]}，经{authorised_by}批准",
-        # 提级办理 moves jurisdiction itself up a level; other modes keep it where it was.
-        changes={"handling_mode": mode.value, "lead_unit_id": lead_unit.id}
-        | ({"jurisdiction_unit_id": lead_unit.id} if mode == Mode.escalated else {}),
-        data={
-            "units": plan.as_dict(),
-            "draw": draw.as_dict() if draw else None,
-            "authorised_by": authorised_by,
-        },
+        kind = "joint_handling_notice" if draw else "assignment_notice"
+        notices.append(
+            documents.Request(
+                kind=kind,
+                key=f"{kind}:lead:{lead_id}",
+                content=NoticeContent(
+                    addressee=lead_unit.name,
+                    paragraphs=_assignment_paragraphs(org, plan),
+                    facts=facts_of(plan.lead, plan.lead.entity_name),
+                ),
+                lead_id=lead_id,
+            )
+        )
+    insert_rows(
+        session, Assignment.__table__, ("lead_id", "unit_id", "role", "assigned_at"), assignments
     )
+    insert_rows(
+        session, TeamMember.__table__, ("lead_id", "person_id", "leader", "drawn_at"), members
+    )
+    perform_many(session, steps, actor=desk.actor)
+    documents.issue_many(
+        session,
+        notices,
+        numbering=desk.policy.numbering,
+        actor=desk.actor,
+        reason="交办",
+        on=desk.today,
+    )
+
+
+def _assignment_paragraphs(org: OrgView, plan: _Plan) -> list[str]:
+    mode, draw = plan.order.mode, plan.draw
     paragraphs = [
-        f"经研判，现将下列问题线索交由{lead_unit.name}牵头，以{MODE_TERMS[mode.value]}方式办理。"
+        f"经研判，现将下列问题线索交由{org.units[plan.units.lead_unit].name}牵头，"
+        f"以{MODE_TERMS[mode.value]}方式办理。"
     ]
-    if plan.co_units:
-        paragraphs.append("协办单位：" + "、".join(org.units[u].name for u in plan.co_units) + "。")
-    kind = "assignment_notice"
+    if plan.units.co_units:
+        co = "、".join(org.units[u].name for u in plan.units.co_units)
+        paragraphs.append(f"协办单位：{co}。")
     if draw is not None:
-        kind = "joint_handling_notice"
         person = {code: p.name for code, p in org.people.items()}
         paragraphs.append(
             "按照“一事一抽调”原则，从监督人才库抽取工作组成员："
             + "、".join(person[c] for c in draw.team)
             + f"。按照“一事一授权”原则，授权{person[draw.leader]}为本次任务组长，"
-            f"授权人：{authorised_by}。"
+            f"授权人：{plan.order.authorised_by}。"
         )
     paragraphs.append("请严格落实回避规定，依规依纪依法办理，并按时报告办理情况。")
-    _issue(
-        session,
-        desk,
-        kind=kind,
-        key=f"{kind}:lead:{lead_id}",
-        lead=lead,
-        content=NoticeContent(
-            addressee=lead_unit.name, paragraphs=paragraphs, facts=_facts(session, lead)
-        ),
-        reason="交办",
-    )
+    return paragraphs
 
 
 def recusal_shortfall(

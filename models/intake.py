@@ -9,16 +9,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import audit
 from models.base import utcnow
+from models.database import insert_rows
 from models.errors import BadInput, Problem
 from models.lead import Lead, Reporter
 from models.lifecycle import INITIAL
 from models.organisation import Entity
 from models.schemas import LeadIn
+
+_LEAD_COLUMNS = (
+    "external_id",
+    "received_at",
+    "registered_at",
+    "source",
+    "channel",
+    "domain",
+    "summary",
+    "amount_yuan",
+    "flags",
+    "subject_name",
+    "subject_post",
+    "subject_rank",
+    "entity_id",
+    "state",
+    "version",
+)
 
 
 @dataclass(frozen=True)
@@ -108,64 +127,72 @@ def _insert(
 ) -> dict[str, int]:
     """Insert the new leads, their reporters and their receipt events; their ids by external id."""
     now = utcnow()
-    rows = [
-        {
-            "external_id": a.lead.external_id,
-            "received_at": a.lead.received_at,
-            "registered_at": now,
-            "source": a.lead.source.value,
-            "channel": a.lead.channel.value,
-            "domain": a.lead.domain,
-            "summary": a.lead.summary,
-            "amount_yuan": a.lead.amount_yuan,
-            "flags": [f.value for f in a.lead.flags],
-            "subject_name": a.lead.subject.name,
-            "subject_post": a.lead.subject.post,
-            "subject_rank": a.lead.subject.rank.value,
-            "entity_id": entities[a.lead.subject.entity],
-            "state": INITIAL.value,
-            "version": 1,
-        }
-        for a in fresh
-    ]
-    new_ids = session.scalars(
-        insert(Lead).returning(Lead.id, sort_by_parameter_order=True), rows
-    ).all()
+    rows: list[tuple[object, ...]] = []
+    arrived: list[dict[str, object]] = []  # what each receipt event records
+    for a in fresh:
+        lead, subject = a.lead, a.lead.subject
+        source, channel, rank = lead.source.value, lead.channel.value, subject.rank.value
+        flags = [f.value for f in lead.flags]
+        rows.append(
+            (
+                lead.external_id,
+                lead.received_at,
+                now,
+                source,
+                channel,
+                lead.domain,
+                lead.summary,
+                lead.amount_yuan,
+                flags,
+                subject.name,
+                subject.post,
+                rank,
+                entities[subject.entity],
+                INITIAL.value,
+                1,
+            )
+        )
+        # What arrived, minus the reporter's identity: the trail is exported.
+        arrived.append(
+            {
+                "external_id": lead.external_id,
+                "received_at": lead.received_at.isoformat(),
+                "source": source,
+                "channel": channel,
+                "entity": subject.entity,
+                "rank": rank,
+                "domain": lead.domain,
+                "flags": flags,
+                "anonymous": lead.reporter is None or lead.reporter.anonymous,
+            }
+        )
+    insert_rows(session, Lead.__table__, _LEAD_COLUMNS, rows)
+    ids = dict(
+        session.execute(
+            select(Lead.external_id, Lead.id).where(
+                Lead.external_id.in_([a.lead.external_id for a in fresh])
+            )
+        ).all()
+    )
+    new_ids = [ids[a.lead.external_id] for a in fresh]
     reporters = [
-        {
-            "lead_id": lead_id,
-            "name": a.lead.reporter.name,
-            "phone": a.lead.reporter.phone,
-            "anonymous": a.lead.reporter.anonymous,
-        }
+        (lead_id, a.lead.reporter.name, a.lead.reporter.phone, a.lead.reporter.anonymous)
         for lead_id, a in zip(new_ids, fresh, strict=True)
         if a.lead.reporter is not None
     ]
-    if reporters:
-        session.execute(insert(Reporter), reporters)
+    insert_rows(session, Reporter.__table__, ("lead_id", "name", "phone", "anonymous"), reporters)
     audit.append(
         session,
         [
             audit.EventDraft(
                 actor=actor,
                 action="lead.receive",
-                reason=f"受理: {a.lead.source.value} via {a.lead.channel.value}",
+                reason=f"受理: {data['source']} via {data['channel']}",
                 lead_id=lead_id,
                 state_after=INITIAL.value,
-                # What arrived, minus the reporter's identity: the trail is exported.
-                data={
-                    "external_id": a.lead.external_id,
-                    "received_at": a.lead.received_at.isoformat(),
-                    "source": a.lead.source.value,
-                    "channel": a.lead.channel.value,
-                    "entity": a.lead.subject.entity,
-                    "rank": a.lead.subject.rank.value,
-                    "domain": a.lead.domain,
-                    "flags": [f.value for f in a.lead.flags],
-                    "anonymous": a.lead.reporter is None or a.lead.reporter.anonymous,
-                },
+                data=data,
             )
-            for lead_id, a in zip(new_ids, fresh, strict=True)
+            for lead_id, data in zip(new_ids, arrived, strict=True)
         ],
         at=now,
     )

@@ -1,24 +1,31 @@
 """The lead's lifecycle (DOMAIN.md §2): states and moves declared once, and the one door.
 
-Every state change goes through :func:`perform`, which in one transaction
+Every state change goes through :func:`perform_many` (:func:`perform` for one move),
+which in one transaction
 1. takes the audit chain's lock (so writers queue in one order and cannot deadlock),
-2. checks the move is in :data:`MOVES` for the lead's current state,
-3. updates the lead with an optimistic version check — ``UPDATE … WHERE version = v``:
+2. checks each move is in :data:`MOVES` for the lead's current state,
+3. updates the leads with an optimistic version check — ``UPDATE … WHERE version = v``:
    of two writers that read the same version, the second gets :class:`Conflict`,
-4. appends the audit event.
+4. appends the audit events.
+
+A batch of a thousand leads and one lead go through the same door (ARCHITECTURE.md
+principle 6); the batch only costs a thousand times fewer statements.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import audit
 from models.base import utcnow
+from models.database import update_rows
 from models.errors import Conflict, NotFound, RuleRefused
 from models.lead import Lead
 
@@ -87,6 +94,20 @@ class Moved:
     audit_seq: int
 
 
+@dataclass(frozen=True)
+class Step:
+    """One move asked of the door: ``expected_version`` is the version the actor saw
+    (without it, the version read under the chain's lock); ``changes`` are further
+    columns of the lead set by the same UPDATE (e.g. the handling mode decided at triage)."""
+
+    lead_id: int
+    move: str
+    reason: str
+    expected_version: int | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
 def perform(
     session: Session,
     *,
@@ -98,45 +119,75 @@ def perform(
     changes: dict[str, Any] | None = None,
     data: dict[str, Any] | None = None,
 ) -> Moved:
-    """Perform one move in the session's transaction; the caller commits.
+    """Perform one move in the session's transaction; the caller commits."""
+    step = Step(lead_id, move, reason, expected_version, changes or {}, data or {})
+    return perform_many(session, [step], actor=actor)[0]
 
-    ``expected_version`` is the version the actor saw; without it, the version read
-    here under the chain's lock. ``changes`` are further columns of the lead set by
-    the same UPDATE (e.g. the handling mode decided at triage).
+
+def perform_many(session: Session, steps: Sequence[Step], *, actor: str) -> list[Moved]:
+    """Perform the moves in order (several may move one lead), as a set: one read of the
+    leads, one guarded UPDATE per set of columns, the audit events appended together.
+
+    Every move is checked against the lifecycle before anything is written, so a refused
+    move leaves the transaction as it found it.
     """
     audit.lock_chain(session)
-    row = session.execute(select(Lead.state, Lead.version).where(Lead.id == lead_id)).one_or_none()
-    if row is None:
-        raise NotFound(f"no lead with id {lead_id}")
-    state, version = row
-    # A stale view is reported as such first: what the actor decided on is no longer true.
-    if expected_version is not None and expected_version != version:
-        raise Conflict(
-            f"lead {lead_id} was changed by someone else (you saw version {expected_version}, "
-            f"it is now version {version}, state '{state}'); reload and decide again"
+    read = {
+        lead_id: (state, version)
+        for lead_id, state, version in session.execute(
+            select(Lead.id, Lead.state, Lead.version).where(Lead.id.in_({s.lead_id for s in steps}))
         )
-    step = check_move(state, move)
-    seen = version
-    if step.target == State.closed:
-        changes = {"closed_at": utcnow(), **(changes or {})}
-    result = session.execute(
-        update(Lead)
-        .where(Lead.id == lead_id, Lead.version == seen)
-        .values(state=step.target, version=seen + 1, **(changes or {}))
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise Conflict(f"lead {lead_id} was changed by someone else while this move was made")
-    seq = audit.record(
-        session,
-        audit.EventDraft(
-            actor=actor,
-            action=f"lead.{step.name}",
-            reason=reason,
-            lead_id=lead_id,
-            state_before=step.source,
-            state_after=step.target,
-            data={"move": step.name, "term": step.term, "version": seen + 1, **(data or {})},
-        ),
-    )
-    return Moved(lead_id=lead_id, move=step, version=seen + 1, audit_seq=seq)
+    }
+    current = dict(read)
+    values: dict[int, dict[str, Any]] = {}
+    drafts: list[audit.EventDraft] = []
+    moved: list[tuple[int, Move, int]] = []
+    for step in steps:
+        if step.lead_id not in current:
+            raise NotFound(f"no lead with id {step.lead_id}")
+        state, version = current[step.lead_id]
+        # A stale view is reported as such first: what the actor decided on is no longer true.
+        if step.expected_version is not None and step.expected_version != version:
+            raise Conflict(
+                f"lead {step.lead_id} was changed by someone else (you saw version "
+                f"{step.expected_version}, it is now version {version}, state '{state}'); "
+                "reload and decide again"
+            )
+        rule = check_move(state, step.move)
+        version += 1
+        current[step.lead_id] = (rule.target, version)
+        lead = values.setdefault(step.lead_id, {})
+        if rule.target == State.closed:
+            lead["closed_at"] = utcnow()
+        lead |= step.changes | {"state": rule.target.value, "version": version}
+        drafts.append(
+            audit.EventDraft(
+                actor=actor,
+                action=f"lead.{rule.name}",
+                reason=step.reason,
+                lead_id=step.lead_id,
+                state_before=rule.source,
+                state_after=rule.target,
+                data={"move": rule.name, "term": rule.term, "version": version, **step.data},
+            )
+        )
+        moved.append((step.lead_id, rule, version))
+    _update(session, read, values)
+    last = audit.append(session, drafts)
+    first = last - len(drafts) + 1
+    return [Moved(i, m, v, first + n) for n, (i, m, v) in enumerate(moved)]
+
+
+def _update(
+    session: Session, read: dict[int, tuple[str, int]], values: dict[int, dict[str, Any]]
+) -> None:
+    """Each lead's new columns, guarded by the version read: ``UPDATE … WHERE version = v``.
+    Of two writers that read the same version, the second gets :class:`Conflict`."""
+    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
+    for lead_id, columns in values.items():
+        names = tuple(columns)
+        groups[names].append((*columns.values(), lead_id, read[lead_id][1]))
+    for names, rows in groups.items():
+        if update_rows(session, Lead.__table__, names, ("id", "version"), rows) != len(rows):
+            which = ", ".join(str(r[-2]) for r in rows[:5])
+            raise Conflict(f"lead {which} was changed by someone else while this move was made")

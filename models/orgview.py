@@ -7,6 +7,7 @@ tables, and tests build it by hand or with hypothesis.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -72,7 +73,15 @@ class OrgView:
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def of_kind(self, kind: UnitKind) -> list[UnitView]:
-        return sorted((u for u in self.units.values() if u.kind == kind), key=lambda u: u.code)
+        return list(self._by_kind.get(kind, ()))
+
+    @cached_property
+    def _by_kind(self) -> dict[UnitKind, tuple[UnitView, ...]]:
+        # Triage asks for the coordinating office of every province-level lead.
+        by_kind: dict[UnitKind, list[UnitView]] = {}
+        for unit in sorted(self.units.values(), key=lambda u: u.code):
+            by_kind.setdefault(unit.kind, []).append(unit)
+        return {kind: tuple(units) for kind, units in by_kind.items()}
 
     def group_of(self, unit: str) -> tuple[str, ...]:
         """The members of the first unit group (by code) that ``unit`` belongs to."""
@@ -123,7 +132,18 @@ def snapshot(session: Session) -> OrgView:
         )
         for r in entity_rows
     }
-    person_rows = list(session.scalars(select(Person)))
+    # Columns, not ORM objects: bulk intake takes a snapshot every batch.
+    person_rows = session.execute(
+        select(
+            Person.id,
+            Person.code,
+            Person.home_unit_id,
+            Person.home_entity_id,
+            Person.expertise,
+            Person.active,
+            Person.name,
+        )
+    ).all()
     people = {
         p.code: PersonView(
             p.code,
@@ -141,7 +161,14 @@ def snapshot(session: Session) -> OrgView:
         RelationView(
             person_codes[r.person_id], r.subject_name, entity_codes.get(r.entity_id), r.relation
         )
-        for r in session.scalars(select(DeclaredRelation))
+        for r in session.execute(
+            select(
+                DeclaredRelation.person_id,
+                DeclaredRelation.subject_name,
+                DeclaredRelation.entity_id,
+                DeclaredRelation.relation,
+            )
+        )
     )
     group_codes = dict(session.execute(select(UnitGroup.id, UnitGroup.code)).all())
     groups: dict[str, list[str]] = {code: [] for code in group_codes.values()}

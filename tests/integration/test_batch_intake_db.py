@@ -1,0 +1,201 @@
+"""A batch and one lead at a time run the same rules (ARCHITECTURE.md principle 6): the
+same leads triaged and assigned both ways leave the same rows, the same notices and the
+same audit events, lead by lead; and the set-based door refuses as the single one does."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import Engine, select
+
+from leadflow.synthetic import write_leads
+from models import handling, intake
+from models.audit import AuditEvent, verify
+from models.database import transaction
+from models.errors import Conflict, RuleRefused
+from models.inputs import read_jsonl
+from models.lead import Assignment, Lead, TriageProposal
+from models.lifecycle import Step, perform, perform_many
+from models.organisation import Unit
+from models.policy import default_policy
+from models.records import Document
+from models.schemas import LeadIn
+from tests.conftest import EXAMPLES, snapshot
+from tests.integration.helpers import example_leads, receive
+
+ENTITIES = [e["code"] for e in yaml.safe_load((EXAMPLES / "kunming.yaml").read_text())["entities"]]
+
+
+def _leads(tmp_path: Path, prefix: str) -> list[LeadIn]:
+    path = write_leads(
+        tmp_path / f"{prefix}.jsonl", count=120, entities=ENTITIES, seed=5, prefix=prefix
+    )
+    return [x.item for x in read_jsonl(path, LeadIn)]
+
+
+def _desk(tmp_path: Path) -> handling.Desk:
+    return handling.Desk("测试员", date(2026, 9, 7), default_policy(), tmp_path / "out")
+
+
+def _import(engine: Engine, desk: handling.Desk, leads: list[LeadIn]) -> list[int]:
+    """One batch, as `lead import` runs it: registered, then triaged together."""
+    with transaction(engine) as session:
+        result = intake.register(session, [intake.Arrival(x, "t") for x in leads], actor="t")
+        ids = [r.lead_id for r in result.receipts]
+        handling.triage_many(session, desk, ids)
+    return ids
+
+
+def _as_seen(engine: Engine, prefix: str) -> dict[str, Any]:
+    """Everything the rules left for each lead of ``prefix``, with what differs by nature
+    between two imports (ids, numbers, timestamps, the draws' random seeds) taken out."""
+
+    def plain(text: str) -> str:
+        return text.replace(prefix, "<P>")
+
+    seen: dict[str, Any] = {}
+    with transaction(engine) as session:
+        units = dict(session.execute(select(Unit.id, Unit.code)).all())
+        for lead in session.scalars(select(Lead).where(Lead.external_id.like(f"{prefix}%"))):
+            proposal = session.get(TriageProposal, lead.id)
+            events = []
+            for event in session.scalars(
+                select(AuditEvent).where(AuditEvent.lead_id == lead.id).order_by(AuditEvent.seq)
+            ):
+                data = json.loads(plain(event.data))
+                data.pop("number", None)
+                if "key" in data:
+                    data["key"] = data["key"].replace(f"lead:{lead.id}", "lead:<id>")
+                if isinstance(data.get("units"), dict):
+                    data["units"].pop("seed")
+                events.append(
+                    (event.action, event.reason, event.state_before, event.state_after, data)
+                )
+            documents = [
+                (
+                    d.kind,
+                    plain(d.key).replace(str(lead.id), "<id>"),
+                    d.title,
+                    d.status,
+                    json.loads(plain(json.dumps(d.content, ensure_ascii=False))),
+                )
+                for d in session.scalars(select(Document).where(Document.lead_id == lead.id))
+            ]
+            seen[plain(lead.external_id)] = {
+                "lead": (
+                    lead.state,
+                    lead.version,
+                    lead.handling_mode,
+                    units.get(lead.jurisdiction_unit_id),
+                    units.get(lead.lead_unit_id),
+                ),
+                "proposal": proposal
+                and (
+                    proposal.level,
+                    units[proposal.jurisdiction_unit_id],
+                    proposal.proposed_mode,
+                    proposal.reasons,
+                    proposal.decision_due,
+                ),
+                "assignments": sorted(
+                    (units[a.unit_id], a.role)
+                    for a in session.scalars(
+                        select(Assignment).where(Assignment.lead_id == lead.id)
+                    )
+                ),
+                "documents": documents,
+                "events": events,
+            }
+    return seen
+
+
+def test_a_batch_and_one_at_a_time_leave_the_same_record(
+    org_engine: Engine, tmp_path: Path
+) -> None:
+    desk = _desk(tmp_path)
+    _import(org_engine, desk, _leads(tmp_path, "BAT"))
+    for lead in _leads(tmp_path, "ONE"):
+        lead_id = receive(org_engine, lead)
+        with transaction(org_engine) as session:
+            handling.triage(session, desk, lead_id)
+
+    batch, single = _as_seen(org_engine, "BAT"), _as_seen(org_engine, "ONE")
+    assert len(batch) == 120 and batch == single
+    # Both ways took each path the rules have for a new lead: some assigned at once
+    # (own handling), others waiting for a leader (joint, cross, escalated).
+    modes = {v["proposal"][2] for v in batch.values()}
+    assert modes == {"own", "joint", "cross", "escalated"}
+    assert {v["lead"][0] for v in batch.values()} == {"triaged", "in_handling"}
+    with transaction(org_engine) as session:
+        serials = sorted(
+            session.scalars(select(Document.serial).where(Document.kind == "assignment_notice"))
+        )
+    assert serials == list(range(1, len(serials) + 1))  # numbered without gaps
+    with org_engine.connect() as connection:
+        assert verify(connection).intact
+
+
+def test_a_batch_triaged_twice_changes_nothing_the_second_time(
+    org_engine: Engine, tmp_path: Path
+) -> None:
+    desk = _desk(tmp_path)
+    ids = _import(org_engine, desk, _leads(tmp_path, "TWI")[:30])
+    before = snapshot(org_engine)
+    with transaction(org_engine) as session:
+        handling.triage_many(session, desk, ids + ids[:3])
+    assert snapshot(org_engine) == before
+
+
+def test_a_refused_move_in_a_set_writes_nothing(org_engine: Engine) -> None:
+    first, second = (receive(org_engine, lead) for lead in example_leads()[:2])
+    before = snapshot(org_engine)
+    with pytest.raises(RuleRefused, match="move 'assign'"), transaction(org_engine) as session:
+        perform_many(
+            session,
+            [
+                Step(first, "triage", "ok"),
+                Step(first, "assign", "ok"),
+                Step(second, "assign", "no"),
+            ],
+            actor="t",
+        )
+    assert snapshot(org_engine) == before
+
+
+def test_a_set_of_moves_takes_each_lead_through_them_in_order(org_engine: Engine) -> None:
+    ids = [receive(org_engine, lead) for lead in example_leads()[:3]]
+    with transaction(org_engine) as session:
+        moved = perform_many(
+            session,
+            [step for i in ids for step in (Step(i, "triage", "r"), Step(i, "assign", "r"))],
+            actor="t",
+        )
+    assert [(m.lead_id, m.move.name, m.version) for m in moved] == [
+        (i, name, version) for i in ids for name, version in (("triage", 2), ("assign", 3))
+    ]
+    with transaction(org_engine) as session:
+        leads = session.execute(select(Lead.state, Lead.version).where(Lead.id.in_(ids))).all()
+        seqs = [session.get_one(AuditEvent, m.audit_seq) for m in moved]
+    assert set(leads) == {("in_handling", 3)}
+    assert [(e.lead_id, e.action) for e in seqs] == [
+        (m.lead_id, f"lead.{m.move.name}") for m in moved
+    ]
+
+
+def test_a_lead_changed_since_it_was_read_fails_the_whole_set(org_engine: Engine) -> None:
+    ids = [receive(org_engine, lead) for lead in example_leads()[:2]]
+    with transaction(org_engine) as session:
+        perform(session, lead_id=ids[1], move="triage", actor="t", reason="r")
+    before = snapshot(org_engine)
+    with pytest.raises(Conflict, match="you saw version 1"), transaction(org_engine) as session:
+        perform_many(
+            session,
+            [Step(ids[0], "triage", "r"), Step(ids[1], "assign", "r", expected_version=1)],
+            actor="t",
+        )
+    assert snapshot(org_engine) == before
