@@ -167,13 +167,16 @@ def issue_many(
             select(Document.key, Document.id, Document.number).where(Document.key.in_(keys))
         )
     }
-    fresh = list({r.key: r for r in requests if r.key not in found}.values())
+    fresh: dict[str, Request] = {}
+    for request in requests:  # the first request for a key is the one issued
+        if request.key not in found:
+            fresh.setdefault(request.key, request)
     last = dict(
         session.execute(
             select(Document.kind, func.max(Document.serial))
             .where(
                 Document.issuer == issuer,
-                Document.kind.in_({r.kind for r in fresh}),
+                Document.kind.in_({r.kind for r in fresh.values()}),
                 Document.year == on.year,
             )
             .group_by(Document.kind)
@@ -181,7 +184,7 @@ def issue_many(
     )
     now, day = utcnow(), chinese_date(on)
     rows, drafts = [], []
-    for request in fresh:
+    for request in fresh.values():
         serial = last[request.kind] = last.get(request.kind, 0) + 1
         number = f"{issuer}{numbering.kinds[request.kind]}〔{on.year}〕{serial}号"
         rows.append(

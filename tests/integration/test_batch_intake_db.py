@@ -14,7 +14,7 @@ import yaml
 from sqlalchemy import Engine, select
 
 from leadflow.synthetic import write_leads
-from models import handling, intake
+from models import documents, handling, intake
 from models.audit import AuditEvent, verify
 from models.database import transaction
 from models.errors import Conflict, RuleRefused
@@ -199,3 +199,46 @@ def test_a_lead_changed_since_it_was_read_fails_the_whole_set(org_engine: Engine
             actor="t",
         )
     assert snapshot(org_engine) == before
+
+
+def test_a_batch_of_notices_is_numbered_in_order_and_a_known_key_takes_no_number(
+    org_engine: Engine,
+) -> None:
+    policy = default_policy()
+
+    def request(key: str, addressee: str) -> documents.Request:
+        content = documents.NoticeContent(addressee=addressee, paragraphs=["测试"])
+        return documents.Request(kind="work_warning", key=key, content=content)
+
+    def issue(*requests: documents.Request) -> list[documents.Allocated]:
+        with transaction(org_engine) as session:
+            return documents.issue_many(
+                session,
+                list(requests),
+                numbering=policy.numbering,
+                actor="t",
+                reason="t",
+                on=date(2026, 10, 9),
+            )
+
+    def number(serial: int) -> str:
+        return (
+            f"{policy.numbering.issuer}{policy.numbering.kinds['work_warning']}〔2026〕{serial}号"
+        )
+
+    first = issue(request("a", "甲"), request("b", "乙"), request("a", "丙"))
+    assert [a.number for a in first] == [number(1), number(2), number(1)]
+    assert all(a.new for a in first)
+    assert first[0] == first[2]  # the same key twice in one batch: one document
+    second = issue(request("b", "丁"), request("c", "戊"))
+    assert (second[0].id, second[0].new) == (first[1].id, False)
+    assert (second[1].number, second[1].new) == (number(3), True)
+    with transaction(org_engine) as session:
+        rows = session.execute(
+            select(Document.key, Document.serial, Document.content).order_by(Document.serial)
+        ).all()
+    assert [(k, s, c["addressee"]) for k, s, c in rows] == [
+        ("a", 1, "甲"),
+        ("b", 2, "乙"),
+        ("c", 3, "戊"),
+    ]
