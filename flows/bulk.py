@@ -12,7 +12,7 @@ from pathlib import Path
 from prefect import flow
 
 from leadflow import runtime
-from models import handling, intake
+from models import collector, handling, intake
 from models.database import transaction
 from models.errors import Problem
 from models.inputs import Numbered, read_jsonl
@@ -53,7 +53,7 @@ def lead_import(
     report = ImportReport()
     for arrivals, problems, lines in batches(read_jsonl(Path(path), LeadIn), batch_size, path):
         if arrivals:
-            with transaction(engine) as session:
+            with collector.paused(), transaction(engine) as session:
                 result = intake.register(session, arrivals, actor=desk.actor)
                 fresh = [r.lead_id for r in result.receipts if not r.duplicate]
                 handling.triage_many(session, desk, fresh)

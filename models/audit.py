@@ -14,8 +14,12 @@ records the chain's last event so that removing events from the end is found too
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import multiprocessing
+import sqlite3
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from json.encoder import encode_basestring  # the C-accelerated encoder json.dumps uses
@@ -33,8 +37,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from models import collector
 from models.base import Base, utcnow
-from models.database import insert_rows
+from models.database import insert_rows, shared_snapshot_file
 
 GENESIS = "0" * 64
 
@@ -233,26 +238,53 @@ _COLUMNS = (
     "seq, at, actor, action, reason, lead_id, unit, state_before, state_after, data, "
     "prev_hash, hash"
 )
+# From this many events a chain on an SQLite file is verified in two halves, one in a
+# second process: one process cannot fetch the rows as fast as two cores hash them
+# (BENCHMARKS.md, audit verification). Below it, starting the process costs more.
+HALVES_FROM = 20_000
 
 
-def _rows(connection: Connection, chunk: int = 20_000) -> Iterator[tuple[Any, ...]]:
-    """Every event, oldest first, as the driver's plain tuples — SQLAlchemy's rows would
-    cost as much as the hashing — streamed: a server-side cursor on PostgreSQL."""
+def _select(after: int, until: int | None) -> str:
+    bound = "" if until is None else f" AND seq <= {int(until)}"
+    return f"SELECT {_COLUMNS} FROM audit_events WHERE seq > {int(after)}{bound} ORDER BY seq"
+
+
+def _rows(
+    connection: Connection, after: int = 0, until: int | None = None, chunk: int = 20_000
+) -> Iterator[tuple[Any, ...]]:
+    """The events after ``after`` up to ``until``, oldest first, as the driver's plain
+    tuples — SQLAlchemy's rows would cost as much as the hashing — streamed: a
+    server-side cursor on PostgreSQL."""
     connection.exec_driver_sql("SELECT 1")  # the transaction the cursor below reads in
     raw = connection.connection.dbapi_connection
     named = connection.dialect.name == "postgresql"
     cursor = raw.cursor(name="leadflow_audit_verify") if named else raw.cursor()
     try:
-        cursor.execute(f"SELECT {_COLUMNS} FROM audit_events ORDER BY seq")
-        while rows := cursor.fetchmany(chunk):
-            yield from rows
+        cursor.execute(_select(after, until))
+        yield from _fetched(cursor, chunk)
     finally:
         cursor.close()
 
 
-def verify(connection: Connection) -> Verdict:
-    """Walk the whole chain; the verdict names the first event that does not verify."""
-    expected_seq, prev = 1, GENESIS
+def _fetched(cursor: Any, chunk: int = 20_000) -> Iterator[tuple[Any, ...]]:
+    while rows := cursor.fetchmany(chunk):
+        yield from rows
+
+
+@dataclass(frozen=True)
+class _Walked:
+    """Where a walk along the chain stopped: the events verified, the next expected
+    event and the last hash, or the first problem met."""
+
+    count: int
+    expected_seq: int
+    prev: str | None
+    problem: Verdict | None = None
+
+
+def _walk(rows: Iterable[tuple[Any, ...]], expected_seq: int, prev: str | None) -> _Walked:
+    """Verify ``rows`` as the chain from ``expected_seq`` on, linked to ``prev`` (None:
+    to whatever the first row names — the caller checks that link itself)."""
     count = 0
     for (
         seq,
@@ -267,23 +299,19 @@ def verify(connection: Connection) -> Verdict:
         data,
         prev_hash,
         digest,
-    ) in _rows(connection):
+    ) in rows:
         if seq != expected_seq:
-            return Verdict(
-                False,
-                count,
+            problem = (
                 f"event {seq}: expected event {expected_seq} before it — "
-                f"{seq - expected_seq} event(s) removed",
-                expected_seq,
+                f"{seq - expected_seq} event(s) removed"
             )
-        if prev_hash != prev:
-            return Verdict(
-                False,
-                count,
+            return _Walked(count, expected_seq, prev, Verdict(False, count, problem, expected_seq))
+        if prev_hash != prev and prev is not None:
+            problem = (
                 f"event {seq}: does not link to event {seq - 1} "
-                "(an earlier event was changed, removed or reordered)",
-                seq,
+                "(an earlier event was changed, removed or reordered)"
             )
+            return _Walked(count, expected_seq, prev, Verdict(False, count, problem, seq))
         # Positional: a keyword call costs a tenth of a verification.
         recomputed = event_hash(
             canonical_event(
@@ -291,13 +319,90 @@ def verify(connection: Connection) -> Verdict:
             )
         )
         if recomputed != digest:
-            return Verdict(
-                False, count, f"event {seq}: its content does not match its hash (edited)", seq
-            )
+            problem = f"event {seq}: its content does not match its hash (edited)"
+            return _Walked(count, expected_seq, prev, Verdict(False, count, problem, seq))
         prev, expected_seq, count = digest, seq + 1, count + 1
+    return _Walked(count, expected_seq, prev)
+
+
+def _walk_apart(path: str, after: int, send: Any) -> None:
+    """The second half, in a forked process on its own connection to the file; sends
+    the link its first event names and where its walk stopped."""
+    try:
+        with closing(sqlite3.connect(path)) as connection:
+            rows = _fetched(connection.execute(_select(after, None)))
+            first = next(rows, None)
+            head = [] if first is None else [first]
+            walked = _walk(itertools.chain(head, rows), after + 1, None)
+            send.send((None if first is None else first[10], walked))
+    except Exception as exc:  # the parent walks this half itself
+        send.send(exc)
+
+
+def _second_half(connection: Connection, events: int, halves_from: int) -> tuple[int, Any] | None:
+    """A forked process walking the chain's second half, and where that half starts."""
+    if events < halves_from or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    path = shared_snapshot_file(connection)
+    if path is None:
+        return None
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    middle = events // 2
+    process = context.Process(target=_walk_apart, args=(path, middle, send), daemon=True)
+    process.start()
+    send.close()
+    return middle, (process, receive)
+
+
+def _joined(apart: Any) -> Any:
+    process, receive = apart
+    try:
+        return receive.recv()
+    except EOFError:  # the process died: its half is walked here
+        return None
+    finally:
+        receive.close()
+        process.join()
+
+
+def verify(connection: Connection, *, halves_from: int = HALVES_FROM) -> Verdict:
+    """Walk the whole chain; the verdict names the first event that does not verify.
+
+    A long chain on an SQLite file is walked in two halves at once; the second half's
+    first link is checked against the first half's last hash, and if anything in the
+    second half is amiss it is walked again here, so the verdict is the one-walk one.
+    """
+    connection.exec_driver_sql("SELECT 1")  # one transaction: the head and the rows agree
     head_seq, head_hash = connection.execute(
         select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
     ).one()
+    with collector.paused():  # the fork inherits it
+        second = _second_half(connection, head_seq, halves_from)
+        middle = None if second is None else second[0]
+        walked = _walk(_rows(connection, until=middle), 1, GENESIS)
+    if second is not None:
+        found = _joined(second[1])
+        if walked.problem is not None:
+            return walked.problem
+        rest = None
+        if isinstance(found, tuple):
+            link, rest = found
+            if walked.expected_seq != middle + 1 or link not in (None, walked.prev):
+                rest = None  # the halves do not join: walked again here, as one walk would
+        if rest is None:
+            rest = _walk(_rows(connection, after=middle), walked.expected_seq, walked.prev)
+        walked = _Walked(
+            walked.count + rest.count,
+            rest.expected_seq,
+            rest.prev if rest.count else walked.prev,
+            None
+            if rest.problem is None
+            else Verdict(False, walked.count + rest.count, rest.problem.problem, rest.problem.seq),
+        )
+    if walked.problem is not None:
+        return walked.problem
+    count, prev = walked.count, walked.prev
     if (head_seq, head_hash) != (count, prev):
         return Verdict(
             False,

@@ -104,14 +104,22 @@ def read_all(session: Session, statements: Sequence[Executable]) -> list[list[Ro
     return found
 
 
-def _second_reader(connection: Connection) -> Engine | None:
+def shared_snapshot_file(connection: Connection) -> str | None:
+    """The SQLite file in which a second connection sees just what ``connection`` does:
+    its transaction holds the write lock and has written nothing yet (None otherwise)."""
     url = connection.engine.url
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
     dbapi = connection.connection.dbapi_connection
     if dbapi is None or connection.info.get(_CHANGES_AT_BEGIN) != dbapi.total_changes:
         return None
-    return _reader(url.render_as_string(hide_password=False))
+    return url.database
+
+
+def _second_reader(connection: Connection) -> Engine | None:
+    if shared_snapshot_file(connection) is None:
+        return None
+    return _reader(connection.engine.url.render_as_string(hide_password=False))
 
 
 @lru_cache(maxsize=8)

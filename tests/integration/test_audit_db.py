@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 
 import pytest
 import sqlalchemy.exc
 from sqlalchemy import Connection, Engine
 
 from models.audit import verify
+from models.database import make_engine
 from tests.integration.helpers import example_leads, receive, walk
 
 
@@ -128,3 +130,112 @@ def test_a_rolled_back_savepoint_leaves_no_gap_in_the_chain(org_engine: Engine) 
         )
     assert verdict.intact, verdict.problem
     assert actions == ["test.kept", "test.kept"]
+
+
+def _rehashed(connection: Connection, seq: int, reason: str) -> None:
+    """Rewrite an event's reason and give it the hash its new content has: only the
+    link from the next event shows it."""
+    from models.audit import _COLUMNS, canonical_event, event_hash
+
+    row = connection.exec_driver_sql(f"SELECT {_COLUMNS} FROM audit_events WHERE seq = {seq}").one()
+    parts = list(row[:11])
+    parts[4] = reason
+    connection.exec_driver_sql(
+        "UPDATE audit_events SET reason = ?, hash = ? WHERE seq = ?",
+        (reason, event_hash(canonical_event(*parts)), seq),
+    )
+
+
+def _watch_halves(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Each second half verification started (None: the chain was walked once)."""
+    from models import audit
+
+    halves: list[object] = []
+    second_half = audit._second_half
+
+    def watched(*args: object) -> object:
+        halves.append(found := second_half(*args))
+        return found
+
+    monkeypatch.setattr(audit, "_second_half", watched)
+    return halves
+
+
+def test_a_second_process_walks_half_only_where_it_sees_what_this_one_sees(
+    org_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An SQLite file read by a transaction that has written nothing: yes. A transaction
+    that has written (its own events not yet committed) or PostgreSQL: one walk."""
+    from models.audit import EventDraft, record
+    from models.database import transaction
+
+    halves = _watch_halves(monkeypatch)
+    engine = _filled(org_engine)
+    with engine.connect() as connection:
+        assert verify(connection, halves_from=1).intact
+    with transaction(engine) as session:
+        record(session, EventDraft(actor="t", action="test.pending", reason="not committed"))
+        verdict = verify(session.connection(), halves_from=1)
+        assert verdict.intact
+    with engine.connect() as connection:
+        assert verify(connection, halves_from=1).events == verdict.events
+    walked_apart = [found is not None for found in halves]
+    if engine.dialect.name == "sqlite":
+        assert walked_apart == [True, False, True]
+    else:
+        assert walked_apart == [False, False, False]
+
+
+SPOILING: dict[str, Callable[[Connection, int], object]] = {
+    "edit a reason": lambda c, s: c.exec_driver_sql(
+        f"UPDATE audit_events SET reason = '无' WHERE seq = {s}"
+    ),
+    "edit an actor and recompute its hash": lambda c, s: c.exec_driver_sql(
+        f"UPDATE audit_events SET actor = 'x', hash = 'ab' || substr(hash, 3) WHERE seq = {s}"
+    ),
+    "edit a reason and recompute its hash": lambda c, s: _rehashed(c, s, reason="无"),
+    "delete an event": lambda c, s: c.exec_driver_sql(f"DELETE FROM audit_events WHERE seq = {s}"),
+    "delete three events": lambda c, s: c.exec_driver_sql(
+        f"DELETE FROM audit_events WHERE seq BETWEEN {s - 1} AND {s + 1}"
+    ),
+    "delete every event from here on": lambda c, s: c.exec_driver_sql(
+        f"DELETE FROM audit_events WHERE seq >= {s}"
+    ),
+    "swap with the next event": lambda c, s: (
+        c.exec_driver_sql(f"UPDATE audit_events SET seq = -1 WHERE seq = {s}"),
+        c.exec_driver_sql(f"UPDATE audit_events SET seq = {s} WHERE seq = {s + 1}"),
+        c.exec_driver_sql(f"UPDATE audit_events SET seq = {s + 1} WHERE seq = -1"),
+    ),
+}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("how", list(SPOILING))
+def test_a_chain_walked_in_two_halves_gets_the_verdict_of_one_walk(
+    org_engine: Engine, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Wherever the chain is spoiled — in either half, at the seam between them, or not
+    at all — verifying it in two processes names the same event, for the same reason,
+    as walking it once."""
+    halves = _watch_halves(monkeypatch)
+    engine = _filled(org_engine)
+    with engine.connect() as connection:
+        total = verify(connection).events
+    middle = total // 2
+    for at in sorted({3, middle - 1, middle, middle + 1, middle + 2, total - 2}):
+        spoilt = make_engine(str(engine.url).replace(".db", f"-{at}.db"))
+        with closing(sqlite3.connect(engine.url.database, isolation_level=None)) as source:
+            source.execute("VACUUM INTO ?", (spoilt.url.database,))
+        with behind_the_guards(spoilt) as connection:
+            SPOILING[how](connection, at)
+        with spoilt.connect() as connection:
+            once = verify(connection, halves_from=10**9)
+        with spoilt.connect() as connection:
+            halves.clear()
+            twice = verify(connection, halves_from=1)
+        assert halves and halves[0] is not None, "the second half was not walked apart"
+        assert not once.intact, (how, at)
+        assert twice == once, (how, at)
+        spoilt.dispose()
+    with engine.connect() as connection:
+        assert verify(connection, halves_from=1) == verify(connection, halves_from=10**9)

@@ -1,0 +1,27 @@
+"""Pausing Python's cyclic garbage collector around bulk work that makes no cycles.
+
+Bulk intake and audit verification allocate hundreds of thousands of short-lived
+tuples and dicts. Those that outlive a young collection (a batch's rows, a fetched
+chunk) are promoted, and enough promotions trigger full collections, each walking
+every object the process holds — a Prefect process holds about 160,000 before any
+work. Reference counting frees this work's objects either way; the collector only
+has to run once it is over (BENCHMARKS.md, bulk intake and audit verification).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """The collector off for the block, back as it was after (nesting is harmless)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
