@@ -182,39 +182,22 @@ def append(session: Session, drafts: Iterable[EventDraft], *, at: datetime | Non
     rows = []
     for draft in drafts:
         seq += 1
-        data = canonical_data(draft.data)
-        digest = event_hash(
-            canonical_event(
-                seq=seq,
-                at=stamp,
-                actor=draft.actor,
-                action=draft.action,
-                reason=draft.reason,
-                lead_id=draft.lead_id,
-                unit=draft.unit,
-                state_before=draft.state_before,
-                state_after=draft.state_after,
-                data=data,
-                prev_hash=prev,
-            )
+        # The row's columns in canonical_event's order, passed to it as they are.
+        row = (
+            seq,
+            stamp,
+            draft.actor,
+            draft.action,
+            draft.reason,
+            draft.lead_id,
+            draft.unit,
+            draft.state_before,
+            draft.state_after,
+            canonical_data(draft.data),
+            prev,
         )
-        rows.append(
-            (
-                seq,
-                stamp,
-                draft.actor,
-                draft.action,
-                draft.reason,
-                draft.lead_id,
-                draft.unit,
-                draft.state_before,
-                draft.state_after,
-                data,
-                prev,
-                digest,
-            )
-        )
-        prev = digest
+        prev = event_hash(canonical_event(*row))
+        rows.append((*row, prev))
     if rows:
         insert_rows(session, AuditEvent.__table__, _APPENDED, rows)
         session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
