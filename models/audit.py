@@ -227,24 +227,41 @@ _COLUMNS = (
 HALVES_FROM = 20_000
 
 
-def _select(after: int, until: int | None) -> str:
+# The canonical text built by SQLite, as bytes: SQLite's json_quote escapes exactly as
+# encode_basestring does (tests/integration/test_audit_db.py holds every code point to
+# it), and one value a row fetches faster than eleven (BENCHMARKS.md, audit verification).
+_CANONICAL_SQL = (
+    "CAST('{\"action\":' || json_quote(action) || ',\"actor\":' || json_quote(actor)"
+    " || ',\"at\":' || json_quote(at) || ',\"data\":' || coalesce(data, 'null')"
+    " || ',\"lead\":' || coalesce(lead_id, 'null') || ',\"prev\":' || json_quote(prev_hash)"
+    " || ',\"reason\":' || json_quote(reason) || ',\"seq\":' || seq"
+    " || ',\"state_after\":' || coalesce(json_quote(state_after), 'null')"
+    " || ',\"state_before\":' || coalesce(json_quote(state_before), 'null')"
+    " || ',\"unit\":' || coalesce(json_quote(unit), 'null') || '}' AS BLOB)"
+)
+
+
+def _select(after: int, until: int | None, *, in_sql: bool) -> str:
+    columns = f"seq, prev_hash, hash, {_CANONICAL_SQL}" if in_sql else _COLUMNS
     bound = "" if until is None else f" AND seq <= {int(until)}"
-    return f"SELECT {_COLUMNS} FROM audit_events WHERE seq > {int(after)}{bound} ORDER BY seq"
+    return f"SELECT {columns} FROM audit_events WHERE seq > {int(after)}{bound} ORDER BY seq"
 
 
 def _rows(
     connection: Connection, after: int = 0, until: int | None = None, chunk: int = 20_000
-) -> Iterator[tuple[Any, ...]]:
-    """The events after ``after`` up to ``until``, oldest first, as the driver's plain
-    tuples — SQLAlchemy's rows would cost as much as the hashing — streamed: a
-    server-side cursor on PostgreSQL."""
+) -> Iterator[tuple[int, str, str, bytes]]:
+    """The events after ``after`` up to ``until``, oldest first, as ``(seq, prev_hash,
+    hash, canonical text)``, from the driver's plain tuples — SQLAlchemy's rows would
+    cost as much as the hashing — streamed: a server-side cursor on PostgreSQL."""
     connection.exec_driver_sql("SELECT 1")  # the transaction the cursor below reads in
     raw = connection.connection.dbapi_connection
-    named = connection.dialect.name == "postgresql"
-    cursor = raw.cursor(name="leadflow_audit_verify") if named else raw.cursor()
+    dialect = connection.dialect.name
+    cursor = raw.cursor(name="leadflow_audit_verify") if dialect == "postgresql" else raw.cursor()
     try:
-        cursor.execute(_select(after, until))
-        yield from _fetched(cursor, chunk)
+        in_sql = dialect == "sqlite"
+        cursor.execute(_select(after, until, in_sql=in_sql))
+        rows = _fetched(cursor, chunk)
+        yield from rows if in_sql else _canonical(rows)
     finally:
         cursor.close()
 
@@ -252,6 +269,13 @@ def _rows(
 def _fetched(cursor: Any, chunk: int = 20_000) -> Iterator[tuple[Any, ...]]:
     while rows := cursor.fetchmany(chunk):
         yield from rows
+
+
+def _canonical(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[int, str, str, bytes]]:
+    """Rows of :data:`_COLUMNS` as ``(seq, prev_hash, hash, canonical text)``."""
+    for row in rows:
+        # Positional: a keyword call costs a tenth of a verification.
+        yield row[0], row[10], row[11], canonical_event(*row[:11]).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -265,24 +289,14 @@ class _Walked:
     problem: Verdict | None = None
 
 
-def _walk(rows: Iterable[tuple[Any, ...]], expected_seq: int, prev: str | None) -> _Walked:
+def _walk(
+    rows: Iterable[tuple[int, str, str, bytes]], expected_seq: int, prev: str | None
+) -> _Walked:
     """Verify ``rows`` as the chain from ``expected_seq`` on, linked to ``prev`` (None:
     to whatever the first row names — the caller checks that link itself)."""
     count = 0
-    for (
-        seq,
-        at,
-        actor,
-        action,
-        reason,
-        lead_id,
-        unit,
-        before,
-        after,
-        data,
-        prev_hash,
-        digest,
-    ) in rows:
+    sha256 = hashlib.sha256
+    for seq, prev_hash, digest, canonical in rows:
         if seq != expected_seq:
             problem = (
                 f"event {seq}: expected event {expected_seq} before it — "
@@ -295,13 +309,7 @@ def _walk(rows: Iterable[tuple[Any, ...]], expected_seq: int, prev: str | None) 
                 "(an earlier event was changed, removed or reordered)"
             )
             return _Walked(count, expected_seq, prev, Verdict(False, count, problem, seq))
-        # Positional: a keyword call costs a tenth of a verification.
-        recomputed = event_hash(
-            canonical_event(
-                seq, at, actor, action, reason, lead_id, unit, before, after, data, prev_hash
-            )
-        )
-        if recomputed != digest:
+        if sha256(canonical).hexdigest() != digest:
             problem = f"event {seq}: its content does not match its hash (edited)"
             return _Walked(count, expected_seq, prev, Verdict(False, count, problem, seq))
         prev, expected_seq, count = digest, seq + 1, count + 1
@@ -313,11 +321,11 @@ def _walk_apart(path: str, after: int, send: Any) -> None:
     the link its first event names and where its walk stopped."""
     try:
         with closing(sqlite3.connect(path)) as connection:
-            rows = _fetched(connection.execute(_select(after, None)))
+            rows = _fetched(connection.execute(_select(after, None, in_sql=True)))
             first = next(rows, None)
             head = [] if first is None else [first]
             walked = _walk(itertools.chain(head, rows), after + 1, None)
-            send.send((None if first is None else first[10], walked))
+            send.send((None if first is None else first[1], walked))
     except Exception as exc:  # the parent walks this half itself
         send.send(exc)
 

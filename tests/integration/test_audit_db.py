@@ -239,3 +239,36 @@ def test_a_chain_walked_in_two_halves_gets_the_verdict_of_one_walk(
         spoilt.dispose()
     with engine.connect() as connection:
         assert verify(connection, halves_from=1) == verify(connection, halves_from=10**9)
+
+
+def test_every_character_verifies_as_the_canonical_form_hashed_it(org_engine: Engine) -> None:
+    """SQLite builds each event's canonical text itself when verifying (json_quote):
+    every code point in every text column, as JSON escapes or as itself, must come out
+    as Python's canonical form had it when the event was appended."""
+    from models.audit import EventDraft, append
+    from models.database import transaction
+
+    every = [chr(c) for c in range(1, 0x3000) if not 0xD800 <= c < 0xE000]
+    every += ["\u2028\u2029\ufeff\uffff", "😀𝄞\U0010ffff", "中文“引号”\\\"'"]
+    if org_engine.dialect.name == "sqlite":
+        every.append("\x00")  # PostgreSQL's text cannot hold it at all
+    texts = ["".join(every[i : i + 512]) for i in range(0, len(every), 512)]
+    with transaction(org_engine) as session:
+        append(
+            session,
+            [
+                EventDraft(
+                    actor=text[:64],
+                    action=f"test.{n}",
+                    reason=text,
+                    unit=text[-32:],
+                    state_before=text[:8],
+                    state_after=text[8:16],
+                    data={"text": text, text[:3]: [text[3:9], None, 1.5, True]},
+                )
+                for n, text in enumerate(texts)
+            ],
+        )
+    with org_engine.connect() as connection:
+        verdict = verify(connection)
+    assert verdict.intact, verdict.problem
