@@ -227,24 +227,44 @@ _COLUMNS = (
 HALVES_FROM = 20_000
 
 
-# The canonical text built by SQLite, as bytes: SQLite's json_quote escapes exactly as
-# encode_basestring does (tests/integration/test_audit_db.py holds every code point to
-# it), and one value a row fetches faster than eleven (BENCHMARKS.md, audit verification).
-_CANONICAL_SQL = (
-    "CAST('{\"action\":' || json_quote(action) || ',\"actor\":' || json_quote(actor)"
-    " || ',\"at\":' || json_quote(at) || ',\"data\":' || coalesce(data, 'null')"
-    " || ',\"lead\":' || coalesce(lead_id, 'null') || ',\"prev\":' || json_quote(prev_hash)"
-    " || ',\"reason\":' || json_quote(reason) || ',\"seq\":' || seq"
-    " || ',\"state_after\":' || coalesce(json_quote(state_after), 'null')"
-    " || ',\"state_before\":' || coalesce(json_quote(state_before), 'null')"
-    " || ',\"unit\":' || coalesce(json_quote(unit), 'null') || '}' AS BLOB)"
-)
+def _canonical_sql(dialect: str) -> str:
+    """The canonical text built by the database, as bytes: SQLite's ``json_quote`` and
+    PostgreSQL's ``to_json`` escape exactly as ``encode_basestring`` does
+    (tests/integration/test_audit_db.py holds every code point to it), and one value a
+    row fetches faster than eleven (BENCHMARKS.md, audit verification)."""
+    sqlite = dialect == "sqlite"
+    quote = "json_quote({})" if sqlite else "to_json({})::text"
+    number = "{}" if sqlite else "{}::text"
+
+    def text(column: str) -> str:
+        return f"coalesce({quote.format(column)}, 'null')"
+
+    parts = [
+        ("action", text("action")),
+        ("actor", text("actor")),
+        ("at", text("at")),
+        ("data", "coalesce(data, 'null')"),
+        ("lead", f"coalesce({number.format('lead_id')}, 'null')"),
+        ("prev", text("prev_hash")),
+        ("reason", text("reason")),
+        ("seq", number.format("seq")),
+        ("state_after", text("state_after")),
+        ("state_before", text("state_before")),
+        ("unit", text("unit")),
+    ]
+    body = " || ".join(
+        f"'{',' if n else '{'}\"{key}\":' || {value}" for n, (key, value) in enumerate(parts)
+    )
+    whole = f"{body} || '}}'"
+    return f"CAST({whole} AS BLOB)" if sqlite else f"convert_to({whole}, 'UTF8')"
 
 
-def _select(after: int, until: int | None, *, in_sql: bool) -> str:
-    columns = f"seq, prev_hash, hash, {_CANONICAL_SQL}" if in_sql else _COLUMNS
+def _select(after: int, until: int | None, dialect: str) -> str:
     bound = "" if until is None else f" AND seq <= {int(until)}"
-    return f"SELECT {columns} FROM audit_events WHERE seq > {int(after)}{bound} ORDER BY seq"
+    return (
+        f"SELECT seq, prev_hash, hash, {_canonical_sql(dialect)} FROM audit_events"
+        f" WHERE seq > {int(after)}{bound} ORDER BY seq"
+    )
 
 
 def _rows(
@@ -256,12 +276,14 @@ def _rows(
     connection.exec_driver_sql("SELECT 1")  # the transaction the cursor below reads in
     raw = connection.connection.dbapi_connection
     dialect = connection.dialect.name
-    cursor = raw.cursor(name="leadflow_audit_verify") if dialect == "postgresql" else raw.cursor()
+    cursor = (
+        raw.cursor(name="leadflow_audit_verify", binary=True)
+        if dialect == "postgresql"
+        else raw.cursor()
+    )
     try:
-        in_sql = dialect == "sqlite"
-        cursor.execute(_select(after, until, in_sql=in_sql))
-        rows = _fetched(cursor, chunk)
-        yield from rows if in_sql else _canonical(rows)
+        cursor.execute(_select(after, until, dialect))
+        yield from _fetched(cursor, chunk)
     finally:
         cursor.close()
 
@@ -269,13 +291,6 @@ def _rows(
 def _fetched(cursor: Any, chunk: int = 20_000) -> Iterator[tuple[Any, ...]]:
     while rows := cursor.fetchmany(chunk):
         yield from rows
-
-
-def _canonical(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[int, str, str, bytes]]:
-    """Rows of :data:`_COLUMNS` as ``(seq, prev_hash, hash, canonical text)``."""
-    for row in rows:
-        # Positional: a keyword call costs a tenth of a verification.
-        yield row[0], row[10], row[11], canonical_event(*row[:11]).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -321,7 +336,7 @@ def _walk_apart(path: str, after: int, send: Any) -> None:
     the link its first event names and where its walk stopped."""
     try:
         with closing(sqlite3.connect(path)) as connection:
-            rows = _fetched(connection.execute(_select(after, None, in_sql=True)))
+            rows = _fetched(connection.execute(_select(after, None, "sqlite")))
             first = next(rows, None)
             head = [] if first is None else [first]
             walked = _walk(itertools.chain(head, rows), after + 1, None)
