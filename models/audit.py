@@ -18,6 +18,7 @@ import itertools
 import json
 import multiprocessing
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -217,10 +218,6 @@ class Verdict:
     seq: int | None = None
 
 
-_COLUMNS = (
-    "seq, at, actor, action, reason, lead_id, unit, state_before, state_after, data, "
-    "prev_hash, hash"
-)
 # From this many events a chain on an SQLite file is verified in two halves, one in a
 # second process: one process cannot fetch the rows as fast as two cores hash them
 # (BENCHMARKS.md, audit verification). Below it, starting the process costs more.
@@ -303,6 +300,12 @@ class _Walked:
     prev: str | None
     problem: Verdict | None = None
 
+    def then(self, rest: _Walked) -> _Walked:
+        """This walk followed by ``rest``, which went on from where this one stopped."""
+        count = self.count + rest.count
+        problem = rest.problem and Verdict(False, count, rest.problem.problem, rest.problem.seq)
+        return _Walked(count, rest.expected_seq, rest.prev if rest.count else self.prev, problem)
+
 
 def _walk(
     rows: Iterable[tuple[int, str, str, bytes]], expected_seq: int, prev: str | None
@@ -345,8 +348,30 @@ def _walk_apart(path: str, after: int, send: Any) -> None:
         send.send(exc)
 
 
-def _second_half(connection: Connection, events: int, halves_from: int) -> tuple[int, Any] | None:
-    """A forked process walking the chain's second half, and where that half starts."""
+@dataclass(frozen=True)
+class _SecondHalf:
+    """The chain after event ``after``, walked by a forked process."""
+
+    after: int
+    process: Any
+    receive: Any
+
+    def result(self, patience: float) -> tuple[str | None, _Walked] | None:
+        """The link its first event names and its walk; None if the process failed or
+        took longer than ``patience`` seconds (a child forked from a process with
+        threads can, rarely, deadlock: its half is then walked here)."""
+        try:
+            found = self.receive.recv() if self.receive.poll(patience) else None
+        except EOFError:  # the process died
+            found = None
+        finally:
+            self.receive.close()
+            self.process.kill()
+            self.process.join()
+        return found if isinstance(found, tuple) else None
+
+
+def _second_half(connection: Connection, events: int, halves_from: int) -> _SecondHalf | None:
     if events < halves_from or "fork" not in multiprocessing.get_all_start_methods():
         return None
     path = shared_snapshot_file(connection)
@@ -354,58 +379,44 @@ def _second_half(connection: Connection, events: int, halves_from: int) -> tuple
         return None
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
-    middle = events // 2
-    process = context.Process(target=_walk_apart, args=(path, middle, send), daemon=True)
+    after = events // 2
+    process = context.Process(target=_walk_apart, args=(path, after, send), daemon=True)
     process.start()
     send.close()
-    return middle, (process, receive)
-
-
-def _joined(apart: Any) -> Any:
-    process, receive = apart
-    try:
-        return receive.recv()
-    except EOFError:  # the process died: its half is walked here
-        return None
-    finally:
-        receive.close()
-        process.join()
+    return _SecondHalf(after, process, receive)
 
 
 def verify(connection: Connection, *, halves_from: int = HALVES_FROM) -> Verdict:
     """Walk the whole chain; the verdict names the first event that does not verify.
 
-    A long chain on an SQLite file is walked in two halves at once; the second half's
-    first link is checked against the first half's last hash, and if anything in the
-    second half is amiss it is walked again here, so the verdict is the one-walk one.
+    A long chain on an SQLite file is walked in two halves at once, the second by a
+    forked process; its first link is checked against the first half's last hash. If
+    the halves do not join, or the process fails or hangs, the second half is walked
+    here from where the first stopped, so the verdict is always the one-walk verdict.
     """
     connection.exec_driver_sql("SELECT 1")  # one transaction: the head and the rows agree
     head_seq, head_hash = connection.execute(
         select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
     ).one()
     with collector.paused():  # the fork inherits it
+        started = time.monotonic()
         second = _second_half(connection, head_seq, halves_from)
-        middle = None if second is None else second[0]
-        walked = _walk(_rows(connection, until=middle), 1, GENESIS)
+        walked = _walk(_rows(connection, until=second and second.after), 1, GENESIS)
     if second is not None:
-        found = _joined(second[1])
+        # The halves are equal: ten times this one's time is far more than the other needs.
+        found = second.result(patience=10 * (time.monotonic() - started) + 5)
         if walked.problem is not None:
             return walked.problem
-        rest = None
-        if isinstance(found, tuple):
-            link, rest = found
-            if walked.expected_seq != middle + 1 or link not in (None, walked.prev):
-                rest = None  # the halves do not join: walked again here, as one walk would
-        if rest is None:
-            rest = _walk(_rows(connection, after=middle), walked.expected_seq, walked.prev)
-        walked = _Walked(
-            walked.count + rest.count,
-            rest.expected_seq,
-            rest.prev if rest.count else walked.prev,
-            None
-            if rest.problem is None
-            else Verdict(False, walked.count + rest.count, rest.problem.problem, rest.problem.seq),
+        joins = (
+            found is not None
+            and walked.expected_seq == second.after + 1
+            and found[0] in (None, walked.prev)
         )
+        if joins:
+            walked = walked.then(found[1])
+        else:  # walked again here from where the first half stopped, as one walk would
+            rest = _rows(connection, after=second.after)
+            walked = walked.then(_walk(rest, walked.expected_seq, walked.prev))
     if walked.problem is not None:
         return walked.problem
     count, prev = walked.count, walked.prev

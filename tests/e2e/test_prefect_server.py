@@ -21,6 +21,7 @@ import yaml
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
 from prefect.events import emit_event
+from prefect.events.worker import EventsWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from tests.conftest import EXAMPLES, ROOT, Cli
@@ -76,6 +77,9 @@ def served(sqlite_cli: Cli, prefect_api: str, tmp_path: Path) -> Iterator[Cli]:
             time.sleep(3)  # let the trigger service load the new automation
             yield sqlite_cli
     finally:
+        # The events client's websocket pings with the global `random`: left open, it
+        # trips Hypothesis's check in later tests ("do not use the random module").
+        EventsWorker.drain_all()
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
         log.close()

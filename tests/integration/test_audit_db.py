@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from contextlib import closing, contextmanager
+from typing import Any
 
 import pytest
 import sqlalchemy.exc
@@ -135,9 +136,12 @@ def test_a_rolled_back_savepoint_leaves_no_gap_in_the_chain(org_engine: Engine) 
 def _rehashed(connection: Connection, seq: int, reason: str) -> None:
     """Rewrite an event's reason and give it the hash its new content has: only the
     link from the next event shows it."""
-    from models.audit import _COLUMNS, canonical_event, event_hash
+    from models.audit import canonical_event, event_hash
 
-    row = connection.exec_driver_sql(f"SELECT {_COLUMNS} FROM audit_events WHERE seq = {seq}").one()
+    columns = "seq, at, actor, action, reason, lead_id, unit, state_before, state_after, data"
+    row = connection.exec_driver_sql(
+        f"SELECT {columns}, prev_hash FROM audit_events WHERE seq = {seq}"
+    ).one()
     parts = list(row[:11])
     parts[4] = reason
     connection.exec_driver_sql(
@@ -272,3 +276,32 @@ def test_every_character_verifies_as_the_canonical_form_hashed_it(org_engine: En
     with org_engine.connect() as connection:
         verdict = verify(connection)
     assert verdict.intact, verdict.problem
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("fate", ["dies", "hangs", "fails"])
+def test_a_second_process_that_fails_leaves_its_half_to_this_one(
+    org_engine: Engine, fate: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever befalls the forked process — killed, deadlocked, an error — the chain is
+    still verified, by this process walking the second half itself."""
+    import os
+    import time
+
+    from models import audit
+
+    def befall(path: str, after: int, send: Any) -> None:
+        if fate == "dies":
+            os._exit(1)
+        if fate == "hangs":
+            time.sleep(600)
+        send.send(OSError("disk I/O error"))  # what _walk_apart sends of an error
+
+    engine = _filled(org_engine)
+    with engine.connect() as connection:
+        once = verify(connection, halves_from=10**9)
+    monkeypatch.setattr(audit, "_walk_apart", befall)
+    started = time.monotonic()
+    with engine.connect() as connection:
+        assert verify(connection, halves_from=1) == once
+    assert once.intact and time.monotonic() - started < 30
