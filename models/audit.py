@@ -265,7 +265,7 @@ def _select(after: int, until: int | None, dialect: str) -> str:
 
 
 def _rows(
-    connection: Connection, after: int = 0, until: int | None = None, chunk: int = 20_000
+    connection: Connection, after: int = 0, until: int | None = None
 ) -> Iterator[tuple[int, str, str, bytes]]:
     """The events after ``after`` up to ``until``, oldest first, as ``(seq, prev_hash,
     hash, canonical text)``, from the driver's plain tuples — SQLAlchemy's rows would
@@ -280,13 +280,13 @@ def _rows(
     )
     try:
         cursor.execute(_select(after, until, dialect))
-        yield from _fetched(cursor, chunk)
+        yield from _fetched(cursor)
     finally:
         cursor.close()
 
 
-def _fetched(cursor: Any, chunk: int = 20_000) -> Iterator[tuple[Any, ...]]:
-    while rows := cursor.fetchmany(chunk):
+def _fetched(cursor: Any) -> Iterator[tuple[Any, ...]]:
+    while rows := cursor.fetchmany(20_000):
         yield from rows
 
 
