@@ -51,15 +51,22 @@ def lead_import(
 ) -> ImportReport:
     engine, desk = runtime.engine(), runtime.desk()
     report = ImportReport()
-    for arrivals, problems, lines in batches(read_jsonl(Path(path), LeadIn), batch_size, path):
-        if arrivals:
-            with collector.paused(), transaction(engine) as session:
-                result = intake.register(session, arrivals, actor=desk.actor)
-                fresh = [r.lead_id for r in result.receipts if not r.duplicate]
-                handling.triage_many(session, desk, fresh)
-            report.registered += sum(not r.duplicate for r in result.receipts)
-            report.duplicates += sum(r.duplicate for r in result.receipts)
-            problems = sorted(problems + result.problems, key=lambda p: p.line or 0)
+    reading = batches(read_jsonl(Path(path), LeadIn), batch_size, path)
+    while True:
+        # Paused for a batch's reading as well: its leads live until they are registered.
+        with collector.paused():
+            batch = next(reading, None)
+            if batch is None:
+                break
+            arrivals, problems, lines = batch
+            if arrivals:
+                with transaction(engine) as session:
+                    result = intake.register(session, arrivals, actor=desk.actor)
+                    fresh = [r.lead_id for r in result.receipts if not r.duplicate]
+                    handling.triage_many(session, desk, fresh)
+                report.registered += sum(not r.duplicate for r in result.receipts)
+                report.duplicates += sum(r.duplicate for r in result.receipts)
+                problems = sorted(problems + result.problems, key=lambda p: p.line or 0)
         report.rejected.extend(problems)
         if progress:
             progress(lines)
