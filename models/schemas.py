@@ -14,6 +14,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -39,11 +40,33 @@ def _matching(regex: str, description: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _storable(value: object) -> object:
+    """Text every database can hold: PostgreSQL's text refuses NUL, and a lone surrogate
+    (which JSON can spell as an escape) has no UTF-8 form for any database to store.
+    Checked before the string itself, whose own error about a surrogate says less."""
+    if not isinstance(value, str):
+        return value  # the string's own validation words that
+    if "\x00" in value:
+        raise ValueError("must not hold the NUL character (U+0000)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"must not hold a lone surrogate (U+{ord(value[exc.start]):04X}), "
+            "which no database can store"
+        ) from None
+    return value
+
+
+Storable = BeforeValidator(_storable)
+
 Code = Annotated[
     str,
     _matching(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}", "a code of letters, digits, '_', '.', '-'"),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Storable
+]
 Slug = Annotated[str, _matching(r"[a-z][a-z0-9_]{0,63}", "lower-case letters, digits and '_'")]
 
 
@@ -91,7 +114,9 @@ class Flag(StrEnum):
 
 
 class ReporterIn(Strict):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), Storable] | None
+    ) = None
     phone: Annotated[str, _matching(r"\+?[0-9][0-9\- ]{2,30}", "a telephone number")] | None = None
     anonymous: bool = False
 
@@ -103,14 +128,20 @@ class ReporterIn(Strict):
 
 
 class SubjectIn(Strict):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    post: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), Storable
+    ]
+    post: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Storable
+    ]
     rank: Rank
     entity: Code
 
 
 class LeadIn(Strict):
-    external_id: Annotated[str, _matching(r"[^\s]{1,128}", "1 to 128 characters, no spaces")]
+    external_id: Annotated[
+        str, _matching(r"[^\s]{1,128}", "1 to 128 characters, no spaces"), Storable
+    ]
     received_at: AwareDatetime
     source: Source
     channel: Channel
@@ -118,7 +149,9 @@ class LeadIn(Strict):
     subject: SubjectIn
     domain: Slug
     summary: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SUMMARY_MAX_CHARS)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=SUMMARY_MAX_CHARS),
+        Storable,
     ]
     amount_yuan: Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2)] = Decimal(0)
     flags: list[Flag] = Field(default_factory=list, max_length=len(Flag))

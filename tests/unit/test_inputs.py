@@ -64,6 +64,49 @@ def test_missing_and_undecodable_files(tmp_path: Path) -> None:
     assert "not UTF-8" in problems_of(read_lead, tmp_path / "latin.json")[0].reason
 
 
+# Every free-text field of a lead, as a path into its JSON, and the organisation's names.
+TEXT_FIELDS = ["external_id", "summary", "subject.name", "subject.post", "reporter.name"]
+
+
+@pytest.mark.parametrize("field", TEXT_FIELDS)
+@pytest.mark.parametrize(
+    ("escape", "reason"),
+    [("\\u0000", "NUL character (U+0000)"), ("\\udc80", "lone surrogate (U+DC80)")],
+)
+def test_text_no_database_can_store_is_refused_naming_the_field(
+    tmp_path: Path, field: str, escape: str, reason: str
+) -> None:
+    """PostgreSQL cannot store NUL and no database a lone surrogate; both are valid JSON
+    escapes, so the schema refuses them, line and field named, and keeps the other lines."""
+    lead = json.loads((EXAMPLES / "lead.json").read_text())
+    lead["reporter"] = {"name": "王某", "anonymous": False}
+    *parents, name = field.split(".")
+    holder = lead
+    for part in parents:
+        holder = holder[part]
+    holder[name] = "X"
+    line = json.dumps(lead, ensure_ascii=False).replace('"X"', f'"a{escape}b"')
+    good = (EXAMPLES / "leads.jsonl").read_text().splitlines()[0]
+    path = tmp_path / "leads.jsonl"
+    path.write_text(f"{good}\n{line}\n")
+    first, second = read_jsonl(path, LeadIn)
+    assert not isinstance(first, Problem)
+    assert isinstance(second, Problem)
+    assert (second.line, second.field) == (2, field)
+    assert reason in second.reason
+
+
+def test_organisation_names_no_database_can_store_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(
+        (EXAMPLES / "kunming.yaml")
+        .read_text(encoding="utf-8")
+        .replace("name: 市直片区", 'name: "市直\\0片区"', 1)
+    )
+    [problem] = problems_of(read_organisation, path)
+    assert problem.field.endswith(".name") and "NUL character" in problem.reason
+
+
 def test_jsonl_reports_each_bad_line_and_keeps_good_ones(tmp_path: Path) -> None:
     good = (EXAMPLES / "leads.jsonl").read_text().splitlines()[:3]
     path = tmp_path / "leads.jsonl"
