@@ -62,8 +62,8 @@ def lead_import(
             if arrivals:
                 with transaction(engine) as session:
                     result = intake.register(session, arrivals, actor=desk.actor)
-                    fresh = [r.lead_id for r in result.receipts if not r.duplicate]
-                    handling.triage_many(session, desk, fresh)
+                    fresh = list(result.registered)
+                    handling.triage_many(session, desk, fresh, registered=result.registered)
                 report.registered += sum(not r.duplicate for r in result.receipts)
                 report.duplicates += sum(r.duplicate for r in result.receipts)
                 problems = sorted(problems + result.problems, key=lambda p: p.line or 0)

@@ -9,11 +9,11 @@ step already taken is reported, not taken twice.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -29,6 +29,7 @@ from models.lead import (
     Disposal,
     LadderStep,
     Lead,
+    LeadFacts,
     Outcome,
     Rectification,
     TeamMember,
@@ -138,6 +139,39 @@ _PROPOSED = (
 )
 
 
+# What triage and assignment read of a lead: the columns of :class:`LeadFacts`.
+_FACTS = (
+    Lead.id,
+    Lead.external_id,
+    Lead.subject_name,
+    Lead.subject_post,
+    Lead.subject_rank,
+    Lead.summary,
+    Lead.flags,
+    Lead.domain,
+    Entity.code.label("entity"),
+    Entity.name.label("entity_name"),
+)
+
+
+class _Triaged(NamedTuple):
+    """A lead as assignment reads it: its facts (:class:`LeadFacts`, the columns of
+    ``_FACTS``) and where triage placed it."""
+
+    id: int
+    external_id: str
+    subject_name: str
+    subject_post: str
+    subject_rank: str
+    summary: str
+    flags: list[str]
+    domain: str
+    entity: str
+    entity_name: str
+    level: str
+    jurisdiction: str
+
+
 def triage(
     session: Session, desk: Desk, lead_id: int, *, org: OrgView | None = None
 ) -> TriageProposal:
@@ -147,29 +181,44 @@ def triage(
 
 
 def triage_many(
-    session: Session, desk: Desk, lead_ids: Sequence[int], *, org: OrgView | None = None
+    session: Session,
+    desk: Desk,
+    lead_ids: Sequence[int],
+    *,
+    org: OrgView | None = None,
+    registered: Mapping[int, LeadFacts] | None = None,
 ) -> None:
     """分析研判: for each lead, jurisdiction, the proposed mode and its reasons. Own handling
     is assigned at once; anything else waits for a commission leader's decision. A lead
-    already triaged is left as it was (a retry changes nothing)."""
+    already triaged is left as it was (a retry changes nothing).
+
+    ``registered``: leads this transaction has just registered (and not triaged since),
+    as registering them wrote them; they are not read back.
+    """
     audit.lock_chain(session)
+    found: dict[int, Any] = dict(registered or {})
+    unread = set(lead_ids) - found.keys()
     done = set(
-        session.scalars(select(TriageProposal.lead_id).where(TriageProposal.lead_id.in_(lead_ids)))
+        session.scalars(select(TriageProposal.lead_id).where(TriageProposal.lead_id.in_(unread)))
+        if unread
+        else ()
     )
-    found = {
-        row.id: row
-        for row in session.execute(
-            select(Lead.id, Entity.code.label("entity"), Lead.subject_rank, Lead.flags)
-            .join(Entity, Entity.id == Lead.entity_id)
-            .where(Lead.id.in_(set(lead_ids) - done))
-        )
-    }
+    if unread - done:
+        found |= {
+            row.id: row
+            for row in session.execute(
+                select(*_FACTS)
+                .join(Entity, Entity.id == Lead.entity_id)
+                .where(Lead.id.in_(unread - done))
+            )
+        }
     org = org or snapshot(session)
     decision_due = desk.calendar.add_working_days(desk.today, desk.policy.deadlines.leader_decision)
     now = utcnow()
     proposals: list[tuple[Any, ...]] = []
     steps: list[Step] = []
     own: list[Order] = []
+    triaged: dict[int, _Triaged] = {}
     for lead_id in dict.fromkeys(lead_ids):
         if lead_id in done:
             continue
@@ -214,11 +263,12 @@ def triage_many(
         )
         if not proposal.needs_decision:
             own.append(Order(lead_id, Mode.own, "依干部管理权限"))
+            triaged[lead_id] = _Triaged(*lead, proposal.level, unit.code)
     if not steps:
         return
     insert_rows(session, TriageProposal.__table__, _PROPOSED, proposals)
     perform_many(session, steps, actor=desk.actor)
-    assign_many(session, desk, own, org=org)
+    assign_many(session, desk, own, org=org, triaged=triaged)
 
 
 def decide(
@@ -290,40 +340,36 @@ def assign_under_recusal(
 
 
 def assign_many(
-    session: Session, desk: Desk, orders: Sequence[Order], *, org: OrgView | None = None
+    session: Session,
+    desk: Desk,
+    orders: Sequence[Order],
+    *,
+    org: OrgView | None = None,
+    triaged: Mapping[int, _Triaged] | None = None,
 ) -> dict[int, RecusalShortfall]:
     """交办 under recusal: units (and for joint or cross handling a team), with the notice.
 
     Every lead is planned before anything is written. Where recusal leaves too few, that
     is recorded and escalated handling proposed instead, while everything before it in
     the transaction (the triage, the decision) stands; those shortfalls are returned.
+    ``triaged``: leads this transaction has just triaged, as triage saw them (not read back).
     """
     if not orders:
         return {}
     audit.lock_chain(session)
     org = org or snapshot(session)
-    rows = {
-        row.id: row
-        for row in session.execute(
-            select(
-                Lead.id,
-                Lead.external_id,
-                Lead.subject_name,
-                Lead.subject_post,
-                Lead.summary,
-                Lead.flags,
-                Lead.domain,
-                Entity.code.label("entity"),
-                Entity.name.label("entity_name"),
-                TriageProposal.level,
-                Unit.code.label("jurisdiction"),
+    rows: dict[int, Any] = dict(triaged or {})
+    if unread := {o.lead_id for o in orders} - rows.keys():
+        rows |= {
+            row.id: row
+            for row in session.execute(
+                select(*_FACTS, TriageProposal.level, Unit.code.label("jurisdiction"))
+                .join(Entity, Entity.id == Lead.entity_id)
+                .join(TriageProposal, TriageProposal.lead_id == Lead.id)
+                .join(Unit, Unit.id == TriageProposal.jurisdiction_unit_id)
+                .where(Lead.id.in_(unread))
             )
-            .join(Entity, Entity.id == Lead.entity_id)
-            .join(TriageProposal, TriageProposal.lead_id == Lead.id)
-            .join(Unit, Unit.id == TriageProposal.jurisdiction_unit_id)
-            .where(Lead.id.in_({o.lead_id for o in orders}))
-        )
-    }
+        }
     plans: list[_Plan] = []
     shortfalls: dict[int, RecusalShortfall] = {}
     for order in orders:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,8 +17,8 @@ from models import audit
 from models.base import utcnow
 from models.database import insert_rows
 from models.errors import BadInput, Problem
-from models.lead import Lead, Reporter
-from models.lifecycle import INITIAL
+from models.lead import Lead, LeadFacts, Reporter
+from models.lifecycle import INITIAL, remember
 from models.organisation import Entity
 from models.schemas import LeadIn
 
@@ -60,6 +61,8 @@ class Receipt:
 class IntakeResult:
     receipts: list[Receipt]
     problems: list[Problem]
+    # The leads registered now, by id in arrival order, as triage would read them back.
+    registered: dict[int, LeadFacts]
 
 
 def _unknown_entity(arrival: Arrival) -> Problem:
@@ -94,9 +97,12 @@ def register(session: Session, arrivals: Sequence[Arrival], *, actor: str) -> In
         session.execute(select(Lead.external_id, Lead.id).where(Lead.external_id.in_(ids))).all()
     )
     codes = {a.lead.subject.entity for a in arrivals}
-    entities = dict(
-        session.execute(select(Entity.code, Entity.id).where(Entity.code.in_(codes))).all()
-    )
+    entities = {
+        code: (entity_id, name)
+        for code, entity_id, name in session.execute(
+            select(Entity.code, Entity.id, Entity.name).where(Entity.code.in_(codes))
+        )
+    }
 
     # (external_id, duplicate) in arrival order; ids are known once the new rows exist.
     order: list[tuple[str, bool]] = []
@@ -117,18 +123,18 @@ def register(session: Session, arrivals: Sequence[Arrival], *, actor: str) -> In
             continue
         seen.add(lead.external_id)
         fresh.append(arrival)
-    if fresh:
-        known.update(_insert(session, fresh, entities, actor))
-    return IntakeResult([Receipt(e, known[e], dup) for e, dup in order], problems)
+    registered = _insert(session, fresh, entities, actor) if fresh else {}
+    known |= {facts.external_id: lead_id for lead_id, facts in registered.items()}
+    return IntakeResult([Receipt(e, known[e], dup) for e, dup in order], problems, registered)
 
 
 def _insert(
-    session: Session, fresh: list[Arrival], entities: dict[str, int], actor: str
-) -> dict[str, int]:
-    """Insert the new leads, their reporters and their receipt events; their ids by external id."""
+    session: Session, fresh: list[Arrival], entities: dict[str, tuple[int, str]], actor: str
+) -> dict[int, LeadFacts]:
+    """Insert the new leads, their reporters and their receipt events; what was written."""
     now = utcnow()
     rows: list[tuple[object, ...]] = []
-    arrived: list[dict[str, object]] = []  # what each receipt event records
+    arrived: list[dict[str, Any]] = []  # what each receipt event records
     for a in fresh:
         lead, subject = a.lead, a.lead.subject
         source, channel, rank = lead.source.value, lead.channel.value, subject.rank.value
@@ -147,7 +153,7 @@ def _insert(
                 subject.name,
                 subject.post,
                 rank,
-                entities[subject.entity],
+                entities[subject.entity][0],
                 INITIAL.value,
                 1,
             )
@@ -196,4 +202,19 @@ def _insert(
         ],
         at=now,
     )
-    return {a.lead.external_id: lead_id for lead_id, a in zip(new_ids, fresh, strict=True)}
+    remember(session, dict.fromkeys(new_ids, (INITIAL.value, 1)))
+    return {
+        lead_id: LeadFacts(
+            lead_id,
+            a.lead.external_id,
+            a.lead.subject.name,
+            a.lead.subject.post,
+            a.lead.subject.rank.value,
+            a.lead.summary,
+            data["flags"],
+            a.lead.domain,
+            a.lead.subject.entity,
+            entities[a.lead.subject.entity][1],
+        )
+        for lead_id, a, data in zip(new_ids, fresh, arrived, strict=True)
+    }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import (
     Boolean,
@@ -58,6 +59,22 @@ class Lead(Base):
     lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     # Set by the move into `closed` (办结): the boards count closures by month from it.
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+class LeadFacts(NamedTuple):
+    """What triage and assignment read of a lead (its columns and its entity's code and
+    name): for leads registered in the same transaction, what registering them wrote."""
+
+    id: int
+    external_id: str
+    subject_name: str
+    subject_post: str
+    subject_rank: str
+    summary: str
+    flags: list[str]
+    domain: str
+    entity: str
+    entity_name: str
 
 
 class Reporter(Base):

@@ -15,12 +15,12 @@ principle 6); the batch only costs a thousand times fewer statements.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from models import audit
@@ -108,6 +108,22 @@ class Step:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+# The state and version of each lead this transaction has itself written (registered or
+# moved), so that its next move need not read them back; forgotten when the transaction
+# (or a savepoint in it) ends. The guarded UPDATE still checks them against the row.
+_WRITTEN = "leadflow.leads_written"
+
+
+def remember(session: Session, leads: Mapping[int, tuple[str, int]]) -> None:
+    """Note the state and version this transaction has just written for ``leads``."""
+    session.info.setdefault(_WRITTEN, {}).update(leads)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_written(session: Session, _transaction: Any) -> None:
+    session.info.pop(_WRITTEN, None)
+
+
 def perform(
     session: Session,
     *,
@@ -132,12 +148,16 @@ def perform_many(session: Session, steps: Sequence[Step], *, actor: str) -> list
     move leaves the transaction as it found it.
     """
     audit.lock_chain(session)
-    read = {
-        lead_id: (state, version)
-        for lead_id, state, version in session.execute(
-            select(Lead.id, Lead.state, Lead.version).where(Lead.id.in_({s.lead_id for s in steps}))
-        )
-    }
+    written = session.info.get(_WRITTEN, {})
+    ids = {s.lead_id for s in steps}
+    read = {lead_id: written[lead_id] for lead_id in ids if lead_id in written}
+    if unread := ids - read.keys():
+        read |= {
+            lead_id: (state, version)
+            for lead_id, state, version in session.execute(
+                select(Lead.id, Lead.state, Lead.version).where(Lead.id.in_(unread))
+            )
+        }
     current = dict(read)
     values: dict[int, dict[str, Any]] = {}
     drafts: list[audit.EventDraft] = []
@@ -155,7 +175,7 @@ def perform_many(session: Session, steps: Sequence[Step], *, actor: str) -> list
             )
         rule = check_move(state, step.move)
         version += 1
-        current[step.lead_id] = (rule.target, version)
+        current[step.lead_id] = (rule.target.value, version)
         lead = values.setdefault(step.lead_id, {})
         if rule.target == State.closed:
             lead["closed_at"] = utcnow()
@@ -173,6 +193,7 @@ def perform_many(session: Session, steps: Sequence[Step], *, actor: str) -> list
         )
         moved.append((step.lead_id, rule, version))
     _update(session, read, values)
+    remember(session, {lead_id: current[lead_id] for lead_id in values})
     last = audit.append(session, drafts)
     first = last - len(drafts) + 1
     return [Moved(i, m, v, first + n) for n, (i, m, v) in enumerate(moved)]

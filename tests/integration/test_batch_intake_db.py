@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from leadflow.synthetic import write_leads
 from models import documents, handling, intake
@@ -42,12 +42,19 @@ def _desk(tmp_path: Path) -> handling.Desk:
     return handling.Desk("测试员", date(2026, 9, 7), default_policy(), tmp_path / "out")
 
 
-def _import(engine: Engine, desk: handling.Desk, leads: list[LeadIn]) -> list[int]:
-    """One batch, as `lead import` runs it: registered, then triaged together."""
+def _import(
+    engine: Engine, desk: handling.Desk, leads: list[LeadIn], *, read_back: bool = False
+) -> list[int]:
+    """One batch, as `lead import` runs it: registered, then triaged together, from what
+    registering wrote — or, with ``read_back``, from the leads read back."""
     with transaction(engine) as session:
         result = intake.register(session, [intake.Arrival(x, "t") for x in leads], actor="t")
         ids = [r.lead_id for r in result.receipts]
-        handling.triage_many(session, desk, ids)
+        if not read_back:
+            handling.triage_many(session, desk, ids, registered=result.registered)
+    if read_back:  # a transaction of its own: nothing is known of the leads but their ids
+        with transaction(engine) as session:
+            handling.triage_many(session, desk, ids)
     return ids
 
 
@@ -114,11 +121,12 @@ def _as_seen(engine: Engine, prefix: str) -> dict[str, Any]:
     return seen
 
 
+@pytest.mark.parametrize("read_back", [False, True], ids=["as-registered", "read-back"])
 def test_a_batch_and_one_at_a_time_leave_the_same_record(
-    org_engine: Engine, tmp_path: Path
+    org_engine: Engine, tmp_path: Path, read_back: bool
 ) -> None:
     desk = _desk(tmp_path)
-    _import(org_engine, desk, _leads(tmp_path, "BAT"))
+    _import(org_engine, desk, _leads(tmp_path, "BAT"), read_back=read_back)
     for lead in _leads(tmp_path, "ONE"):
         lead_id = receive(org_engine, lead)
         with transaction(org_engine) as session:
@@ -242,3 +250,17 @@ def test_a_batch_of_notices_is_numbered_in_order_and_a_known_key_takes_no_number
         ("b", 2, "乙"),
         ("c", 3, "戊"),
     ]
+
+
+def test_a_lead_changed_behind_the_doors_back_is_caught_though_its_version_was_known(
+    org_engine: Engine,
+) -> None:
+    """The door does not read back a lead this transaction registered or moved, but its
+    guarded UPDATE still holds the row to the version it remembers."""
+    before = snapshot(org_engine)
+    with pytest.raises(Conflict, match="changed by someone else"), transaction(org_engine) as s:
+        result = intake.register(s, [intake.Arrival(example_leads()[0], "t")], actor="t")
+        [lead_id] = result.registered
+        s.execute(update(Lead).where(Lead.id == lead_id).values(version=Lead.version + 1))
+        perform(s, lead_id=lead_id, move="triage", actor="t", reason="r")
+    assert snapshot(org_engine) == before
