@@ -154,22 +154,11 @@ _FACTS = (
 )
 
 
-class _Triaged(NamedTuple):
-    """A lead as assignment reads it: its facts (:class:`LeadFacts`, the columns of
-    ``_FACTS``) and where triage placed it."""
-
-    id: int
-    external_id: str
-    subject_name: str
-    subject_post: str
-    subject_rank: str
-    summary: str
-    flags: list[str]
-    domain: str
-    entity: str
-    entity_name: str
-    level: str
-    jurisdiction: str
+# A lead as assignment reads it: its facts (:class:`LeadFacts`, the columns of ``_FACTS``)
+# and where triage placed it.
+_Triaged = NamedTuple(
+    "_Triaged", [*LeadFacts.__annotations__.items(), ("level", str), ("jurisdiction", str)]
+)
 
 
 def triage(
