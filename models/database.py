@@ -182,17 +182,19 @@ def _processed(
     row: Sequence[Any], processors: list[tuple[int, Any]], seen: dict[tuple[int, Any], Any]
 ) -> tuple[Any, ...]:
     """The row with its values processed; a value met before in the same column (the
-    batch's one timestamp, a unit's id) is processed once."""
+    batch's one timestamp, a unit's id, a list of flags) is processed once."""
     values = list(row)
     for i, process in processors:
         value = values[i]
         if value is None:
             continue
+        # A JSON column's list is met again as its tuple (the same JSON).
+        key = (i, tuple(value)) if type(value) is list else (i, value)
         try:
-            values[i] = seen[i, value]
+            values[i] = seen[key]
         except KeyError:
-            values[i] = seen[i, value] = process(value)
-        except TypeError:  # unhashable: a list or dict for a JSON column
+            values[i] = seen[key] = process(value)
+        except TypeError:  # unhashable: a dict, or a list holding one
             values[i] = process(value)
     return tuple(values)
 

@@ -13,7 +13,11 @@ from models.audit import GENESIS, canonical_data, canonical_event, event_hash
 text = st.text(max_size=40)
 maybe = st.none() | text
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | text,
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | text,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
     max_leaves=8,
 )
