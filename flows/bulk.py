@@ -13,7 +13,7 @@ from prefect import flow
 
 from leadflow import runtime
 from models import collector, handling, intake
-from models.database import transaction
+from models.database import checkpoint, transaction
 from models.errors import Problem
 from models.inputs import Numbered, read_jsonl
 from models.schemas import LeadIn
@@ -70,4 +70,5 @@ def lead_import(
         report.rejected.extend(problems)
         if progress:
             progress(lines)
+    checkpoint(engine)
     return report

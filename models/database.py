@@ -21,6 +21,13 @@ from sqlalchemy.pool import NullPool
 
 _CHANGES_AT_BEGIN = "leadflow.changes_at_begin"
 
+# A checkpoint copies the WAL back into the database file and syncs both. At SQLite's
+# default, every 1,000 pages (4 MB), one fell on nearly every commit of a bulk import
+# (a batch of 1,000 leads writes about 800 pages), each rewriting the same hot pages
+# (the indexes' upper levels, the tables' last pages) and syncing twice; at 8,000 pages
+# (32 MB) ten batches share one (BENCHMARKS.md, bulk intake).
+WAL_CHECKPOINT_PAGES = 8000
+
 
 def _prepare_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
@@ -30,6 +37,7 @@ def _prepare_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.close()
@@ -53,6 +61,19 @@ def make_engine(url: str) -> Engine:
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return create_engine(parsed, pool_pre_ping=True)
+
+
+def checkpoint(engine: Engine) -> None:
+    """What an SQLite file's WAL holds copied back into the file, without waiting for
+    readers (elsewhere nothing to do): bulk work ends with its pages in the database
+    file rather than leaving them to the next writer's commit."""
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()  # outside any transaction: a checkpoint cannot run in one
+    try:
+        raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    finally:
+        raw.close()
 
 
 @lru_cache(maxsize=8)

@@ -171,21 +171,22 @@ def issue_many(
     for request in requests:  # the first request for a key is the one issued
         if request.key not in found:
             fresh.setdefault(request.key, request)
-    last = dict(
-        session.execute(
-            select(Document.kind, func.max(Document.serial))
-            .where(
-                Document.issuer == issuer,
-                Document.kind.in_({r.kind for r in fresh.values()}),
-                Document.year == on.year,
+    # One kind at a time: the unique index then finds each maximum at once, where one
+    # GROUP BY over the kinds read every number issued this year (a bulk import's batch
+    # took 4 ms on it after 12,000 notices, and more with every batch).
+    last = {
+        kind: session.scalar(
+            select(func.max(Document.serial)).where(
+                Document.issuer == issuer, Document.kind == kind, Document.year == on.year
             )
-            .group_by(Document.kind)
-        ).all()
-    )
+        )
+        or 0
+        for kind in {r.kind for r in fresh.values()}
+    }
     now, day = utcnow(), chinese_date(on)
     rows, drafts = [], []
     for request in fresh.values():
-        serial = last[request.kind] = last.get(request.kind, 0) + 1
+        serial = last[request.kind] = last[request.kind] + 1
         number = f"{issuer}{numbering.kinds[request.kind]}〔{on.year}〕{serial}号"
         rows.append(
             (
