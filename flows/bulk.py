@@ -16,6 +16,7 @@ from models import collector, handling, intake
 from models.database import checkpoint, transaction
 from models.errors import Problem
 from models.inputs import Numbered, read_jsonl
+from models.orgview import HeldSnapshot
 from models.schemas import LeadIn
 
 
@@ -51,6 +52,7 @@ def lead_import(
 ) -> ImportReport:
     engine, desk = runtime.engine(), runtime.desk()
     report = ImportReport()
+    organisation = HeldSnapshot()
     reading = batches(read_jsonl(Path(path), LeadIn), batch_size, path)
     while True:
         # Paused for a batch's reading as well: its leads live until they are registered.
@@ -63,7 +65,13 @@ def lead_import(
                 with transaction(engine) as session:
                     result = intake.register(session, arrivals, actor=desk.actor)
                     fresh = list(result.registered)
-                    handling.triage_many(session, desk, fresh, registered=result.registered)
+                    handling.triage_many(
+                        session,
+                        desk,
+                        fresh,
+                        org=organisation.current(session),
+                        registered=result.registered,
+                    )
                 report.registered += sum(not r.duplicate for r in result.receipts)
                 report.duplicates += sum(r.duplicate for r in result.receipts)
                 problems = sorted(problems + result.problems, key=lambda p: p.line or 0)

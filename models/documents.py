@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from models import audit
@@ -146,6 +146,12 @@ def issue(
     return Issued(session.get_one(Document, allocated.id), allocated.new)
 
 
+# Built once, the keys bound when it runs (an expanding IN; see intake._LEAD_IDS).
+_BY_KEY = select(Document.key, Document.id, Document.number).where(
+    Document.key.in_(bindparam("keys", expanding=True))
+)
+
+
 def issue_many(
     session: Session,
     requests: Sequence[Request],
@@ -163,9 +169,7 @@ def issue_many(
     keys = [r.key for r in requests]
     found = {
         key: Allocated(id, number, False)
-        for key, id, number in session.execute(
-            select(Document.key, Document.id, Document.number).where(Document.key.in_(keys))
-        )
+        for key, id, number in session.execute(_BY_KEY, {"keys": keys})
     }
     fresh: dict[str, Request] = {}
     for request in requests:  # the first request for a key is the one issued
@@ -223,11 +227,7 @@ def issue_many(
         audit.append(session, drafts, at=now)
         found |= {
             key: Allocated(id, number, True)
-            for key, id, number in session.execute(
-                select(Document.key, Document.id, Document.number).where(
-                    Document.key.in_([row[0] for row in rows])
-                )
-            )
+            for key, id, number in session.execute(_BY_KEY, {"keys": [row[0] for row in rows]})
         }
     return [found[key] for key in keys]
 

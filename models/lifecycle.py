@@ -94,7 +94,7 @@ class Moved:
     audit_seq: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen, as audit.EventDraft and for the same reason
 class Step:
     """One move asked of the door: ``expected_version`` is the version the actor saw
     (without it, the version read under the chain's lock); ``changes`` are further

@@ -28,6 +28,9 @@ from models.schemas import OrganisationIn
 
 Locate = Callable[[tuple[int | str, ...]], int | None]
 
+# The audit action of a load that changed the organisation (orgview.HeldSnapshot reads it).
+ORG_LOADED = "org.load"
+
 
 @dataclass
 class LoadReport:
@@ -277,7 +280,7 @@ def load(
             session,
             audit.EventDraft(
                 actor=actor,
-                action="org.load",
+                action=ORG_LOADED,
                 reason=f"organisation loaded from {source}",
                 data={"created": report.created, "updated": report.updated},
             ),

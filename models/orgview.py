@@ -12,6 +12,8 @@ from functools import cached_property
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models.audit import AuditEvent, lock_chain
+from models.org_loader import ORG_LOADED
 from models.organisation import (
     DeclaredRelation,
     Entity,
@@ -177,6 +179,39 @@ def snapshot(session: Session) -> OrgView:
     return OrgView(
         units, entities, people, relations, {k: tuple(sorted(v)) for k, v in groups.items()}
     )
+
+
+@dataclass
+class HeldSnapshot:
+    """A snapshot held across the transactions of one run (a bulk import's batches), taken
+    anew only when an organisation load has been recorded since: every change to the
+    organisation is a load, and every load that changes something is on the audit chain.
+    A batch then looks at the events since the last batch's (its own, mostly), not at
+    every unit, entity and person again."""
+
+    view: OrgView | None = None
+    checked_to: int = 0  # the chain's last seq when the view was last found current
+
+    def current(self, session: Session) -> OrgView:
+        head, _ = lock_chain(session)  # the chain as this transaction sees it, and ours
+        if self.view is None or self._reloaded_since(session, head):
+            self.view = snapshot(session)
+        self.checked_to = head
+        return self.view
+
+    def _reloaded_since(self, session: Session, head: int) -> bool:
+        return (
+            session.scalar(
+                select(AuditEvent.seq)
+                .where(
+                    AuditEvent.seq > self.checked_to,
+                    AuditEvent.seq <= head,
+                    AuditEvent.action == ORG_LOADED,
+                )
+                .limit(1)
+            )
+            is not None
+        )
 
 
 def from_file(org: OrganisationIn) -> OrgView:

@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from models import intake
-from models.audit import AuditEvent, verify
+from models import intake, orgview
+from models.audit import AuditEvent, EventDraft, record, verify
 from models.database import transaction
 from models.errors import BadInput
 from models.inputs import read_organisation
 from models.lead import Lead, Reporter
 from models.org_loader import load
 from models.organisation import Entity, Person, Unit, UnitGroup
+from models.orgview import HeldSnapshot
 from tests.conftest import EXAMPLES, snapshot
 from tests.integration.helpers import example_leads
 
@@ -155,3 +156,27 @@ def test_people_have_expertise_and_home(org_engine: Engine) -> None:
     assert len(people) == 107
     assert all(p.expertise for p in people)
     assert sum(p.home_entity_id is not None for p in people) == 15
+
+
+def test_a_held_snapshot_is_taken_anew_only_once_the_organisation_changed(
+    org_engine: Engine, tmp_path: Path
+) -> None:
+    held = HeldSnapshot()
+    with transaction(org_engine) as session:
+        first = held.current(session)
+    with transaction(org_engine) as session:  # other events, and a load that changes nothing
+        record(session, EventDraft(actor="test", action="test.other", reason="not a load"))
+    assert not _load(org_engine, EXAMPLES / "kunming.yaml").changed
+    with transaction(org_engine) as session:
+        assert held.current(session) is first
+
+    text = (EXAMPLES / "kunming.yaml").read_text(encoding="utf-8")
+    changed = tmp_path / "org.yaml"
+    changed.write_text(text.replace("  - discipline\n  - engineering\n", "  - finance\n", 1))
+    assert _load(org_engine, changed).updated == {"people": 1}
+    with transaction(org_engine) as session:
+        again = held.current(session)
+        assert again is not first and again == orgview.snapshot(session)
+    assert again.people["P002"].expertise == {"finance", "law"}
+    with transaction(org_engine) as session:
+        assert held.current(session) is again
