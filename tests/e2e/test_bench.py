@@ -15,8 +15,10 @@ def test_bench_quick_reports_its_figures(sqlite_cli: Cli) -> None:
     assert report["pdf_runs"] == 10 and report["pdf_ms_per_notice"] > 0 < report["pdf_vs_bare"]
     assert report["national_units"] == 10_000 and report["national_decisions"] > 0
     assert report["bulk_leads"] == 2_000 and report["audit_events"] > report["bulk_leads"]
+    assert report["bulk_rounds"] == 1
     figures = set(harness.TARGETS) | {"event_p95_ms", "sqlite_ceiling_rows_per_s"}
     sizes = {"quick", "event_runs", "pdf_runs", "national_units", "national_leads"}
-    sizes |= {"national_decisions", "bulk_leads", "bulk_audit_events", "audit_events"}
+    sizes |= {"national_decisions", "bulk_leads", "bulk_audit_events", "bulk_rounds"}
+    sizes |= {"audit_events"}
     assert set(report) == figures | sizes  # issue 7: exactly these, plus the sizes used
     assert all(report[k] > 0 for k in figures)
