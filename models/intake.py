@@ -140,10 +140,13 @@ def _insert(
     now = utcnow()
     rows: list[tuple[object, ...]] = []
     arrived: list[dict[str, Any]] = []  # what each receipt event records
+    facts: list[tuple[Any, ...]] = []  # each lead's LeadFacts but its id, not yet known
+    initial = INITIAL.value
     for a in fresh:
         lead, subject = a.lead, a.lead.subject
         source, channel, rank = lead.source.value, lead.channel.value, subject.rank.value
         flags = [f.value for f in lead.flags]
+        entity_id, entity_name = entities[subject.entity]
         rows.append(
             (
                 lead.external_id,
@@ -158,9 +161,22 @@ def _insert(
                 subject.name,
                 subject.post,
                 rank,
-                entities[subject.entity][0],
-                INITIAL.value,
+                entity_id,
+                initial,
                 1,
+            )
+        )
+        facts.append(
+            (
+                lead.external_id,
+                subject.name,
+                subject.post,
+                rank,
+                lead.summary,
+                flags,
+                lead.domain,
+                subject.entity,
+                entity_name,
             )
         )
         # What arrived, minus the reporter's identity: the trail is exported.
@@ -196,26 +212,12 @@ def _insert(
                 action="lead.receive",
                 reason=f"受理: {data['source']} via {data['channel']}",
                 lead_id=lead_id,
-                state_after=INITIAL.value,
+                state_after=initial,
                 data=data,
             )
             for lead_id, data in zip(new_ids, arrived, strict=True)
         ],
         at=now,
     )
-    remember(session, dict.fromkeys(new_ids, (INITIAL.value, 1)))
-    return {
-        lead_id: LeadFacts(
-            lead_id,
-            a.lead.external_id,
-            a.lead.subject.name,
-            a.lead.subject.post,
-            a.lead.subject.rank.value,
-            a.lead.summary,
-            data["flags"],
-            a.lead.domain,
-            a.lead.subject.entity,
-            entities[a.lead.subject.entity][1],
-        )
-        for lead_id, a, data in zip(new_ids, fresh, arrived, strict=True)
-    }
+    remember(session, dict.fromkeys(new_ids, (initial, 1)))
+    return {lead_id: LeadFacts(lead_id, *f) for lead_id, f in zip(new_ids, facts, strict=True)}

@@ -175,11 +175,12 @@ def perform_many(session: Session, steps: Sequence[Step], *, actor: str) -> list
             )
         rule = check_move(state, step.move)
         version += 1
-        current[step.lead_id] = (rule.target.value, version)
+        target = rule.target.value
+        current[step.lead_id] = (target, version)
         lead = values.setdefault(step.lead_id, {})
         if rule.target == State.closed:
             lead["closed_at"] = utcnow()
-        lead |= step.changes | {"state": rule.target.value, "version": version}
+        lead |= step.changes | {"state": target, "version": version}
         drafts.append(
             audit.EventDraft(
                 actor=actor,
