@@ -13,7 +13,7 @@ from prefect import flow
 
 from leadflow import runtime
 from models import collector, handling, intake
-from models.database import checkpoint, transaction
+from models.database import checkpointing, transaction
 from models.errors import Problem
 from models.inputs import Numbered, read_jsonl
 from models.orgview import HeldSnapshot
@@ -54,29 +54,30 @@ def lead_import(
     report = ImportReport()
     organisation = HeldSnapshot()
     reading = batches(read_jsonl(Path(path), LeadIn), batch_size, path)
-    while True:
-        # Paused for a batch's reading as well: its leads live until they are registered.
-        with collector.paused():
-            batch = next(reading, None)
-            if batch is None:
-                break
-            arrivals, problems, lines = batch
-            if arrivals:
-                with transaction(engine) as session:
-                    result = intake.register(session, arrivals, actor=desk.actor)
-                    fresh = list(result.registered)
-                    handling.triage_many(
-                        session,
-                        desk,
-                        fresh,
-                        org=organisation.current(session),
-                        registered=result.registered,
-                    )
-                report.registered += sum(not r.duplicate for r in result.receipts)
-                report.duplicates += sum(r.duplicate for r in result.receipts)
-                problems = sorted(problems + result.problems, key=lambda p: p.line or 0)
-        report.rejected.extend(problems)
-        if progress:
-            progress(lines)
-    checkpoint(engine)
+    with checkpointing(engine) as committed:
+        while True:
+            # Paused for a batch's reading as well: its leads live until they are registered.
+            with collector.paused():
+                batch = next(reading, None)
+                if batch is None:
+                    break
+                arrivals, problems, lines = batch
+                if arrivals:
+                    with transaction(engine) as session:
+                        result = intake.register(session, arrivals, actor=desk.actor)
+                        fresh = list(result.registered)
+                        handling.triage_many(
+                            session,
+                            desk,
+                            fresh,
+                            org=organisation.current(session),
+                            registered=result.registered,
+                        )
+                    committed()
+                    report.registered += sum(not r.duplicate for r in result.receipts)
+                    report.duplicates += sum(r.duplicate for r in result.receipts)
+                    problems = sorted(problems + result.problems, key=lambda p: p.line or 0)
+            report.rejected.extend(problems)
+            if progress:
+                progress(lines)
     return report

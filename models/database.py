@@ -7,6 +7,9 @@ reader-turned-writer never dead-ends in ``SQLITE_BUSY`` halfway through a move.
 
 from __future__ import annotations
 
+import queue
+import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -22,10 +25,10 @@ from sqlalchemy.pool import NullPool
 _CHANGES_AT_BEGIN = "leadflow.changes_at_begin"
 
 # A checkpoint copies the WAL back into the database file and syncs both. At SQLite's
-# default, every 1,000 pages (4 MB), one fell on nearly every commit of a bulk import
-# (a batch of 1,000 leads writes about 800 pages), each rewriting the same hot pages
-# (the indexes' upper levels, the tables' last pages) and syncing twice; at 8,000 pages
-# (32 MB) ten batches share one (BENCHMARKS.md, bulk intake).
+# default, every 1,000 pages (4 MB), a writer would stop for one at nearly every commit
+# of a bulk import (a batch of 1,000 leads writes about 800 pages) whenever the import's
+# own checkpointing thread (`checkpointing`) had not caught up; other work commits far
+# less than that between checkpoints either way.
 WAL_CHECKPOINT_PAGES = 8000
 
 
@@ -63,17 +66,43 @@ def make_engine(url: str) -> Engine:
     return create_engine(parsed, pool_pre_ping=True)
 
 
-def checkpoint(engine: Engine) -> None:
-    """What an SQLite file's WAL holds copied back into the file, without waiting for
-    readers (elsewhere nothing to do): bulk work ends with its pages in the database
-    file rather than leaving them to the next writer's commit."""
-    if engine.dialect.name != "sqlite":
+@contextmanager
+def checkpointing(engine: Engine) -> Iterator[Callable[[], None]]:
+    """Bulk work on an SQLite file, its WAL checkpointed by a thread of its own: the block
+    calls the function it is given after each commit, and the thread copies what was
+    committed into the database file while the work goes on. A checkpoint is mostly
+    waiting on the disk (its syncs), so the writer no longer stops for one at every few
+    commits (BENCHMARKS.md, bulk intake). The block ends with the last checkpoint done,
+    its work in the file. Elsewhere (PostgreSQL, an in-memory database) nothing is done."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        yield lambda: None
         return
-    raw = engine.raw_connection()  # outside any transaction: a checkpoint cannot run in one
+    requests: queue.SimpleQueue[bool] = queue.SimpleQueue()
+
+    def run() -> None:
+        # Its own connection, opened in its thread (an sqlite3 connection stays in the
+        # thread that made it), outside any transaction, as a checkpoint must be.
+        connection = sqlite3.connect(url.database, isolation_level=None, timeout=60)
+        try:
+            going = True
+            while going:
+                going = requests.get()
+                while going and not requests.empty():  # commits meanwhile: one checkpoint
+                    going = requests.get()
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:
+            pass  # its pages stay in the WAL, as safe there, for the writer's own checkpoints
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name="leadflow-checkpoint", daemon=True)
+    thread.start()
     try:
-        raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        yield lambda: requests.put(True)
     finally:
-        raw.close()
+        requests.put(False)
+        thread.join()
 
 
 @lru_cache(maxsize=8)

@@ -1,15 +1,18 @@
-"""The SQLite file's write-ahead log: commits gather in it and :func:`checkpoint` puts them
-in the database file itself (what a copy of that file alone, without its WAL, holds)."""
+"""The SQLite file's write-ahead log: commits gather in it until a checkpoint copies them
+into the database file itself (what a copy of that file alone, without its WAL, holds);
+:func:`checkpointing` does that in a thread while bulk work goes on, and once more at its end."""
 
 from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
-from models.database import checkpoint, make_engine, transaction
+from models.database import checkpointing, make_engine, transaction
 
 
 def _rows_in_file_alone(database: Path, copy: Path) -> int:
@@ -21,23 +24,41 @@ def _rows_in_file_alone(database: Path, copy: Path) -> int:
         connection.close()
 
 
-def test_commits_wait_in_the_log_until_a_checkpoint_puts_them_in_the_file(
+def _commit_notes(engine: Engine, batch: int) -> None:
+    with transaction(engine) as session:  # about 200 pages, far below any checkpoint
+        session.execute(
+            text("INSERT INTO notes (body) VALUES (:body)"),
+            [{"body": f"{batch}-{n}" * 700} for n in range(200)],
+        )
+
+
+def test_commits_are_checkpointed_while_the_work_goes_on_and_at_its_end(
     tmp_path: Path,
 ) -> None:
     database = tmp_path / "leadflow.db"
     engine = make_engine(f"sqlite:///{database}")
     with transaction(engine) as session:
         session.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
-    checkpoint(engine)
-    for batch in range(10):  # about 2,000 pages: past SQLite's default checkpoint
-        with transaction(engine) as session:
-            session.execute(
-                text("INSERT INTO notes (body) VALUES (:body)"),
-                [{"body": f"{batch}-{n}" * 700} for n in range(200)],
-            )
-    assert _rows_in_file_alone(database, tmp_path / "before.db") == 0
+    with checkpointing(engine):
+        pass  # the table into the file: the end's checkpoint
+    with checkpointing(engine) as committed:
+        _commit_notes(engine, 0)
+        assert _rows_in_file_alone(database, tmp_path / "waiting.db") == 0  # in the WAL
 
-    checkpoint(engine)
+        committed()
+        deadline = time.monotonic() + 30
+        while _rows_in_file_alone(database, tmp_path / "during.db") < 200:
+            assert time.monotonic() < deadline, "the thread never checkpointed the commit"
+            time.sleep(0.05)
 
-    assert _rows_in_file_alone(database, tmp_path / "after.db") == 2000
+        _commit_notes(engine, 1)  # not announced: the end's checkpoint takes it
+    assert _rows_in_file_alone(database, tmp_path / "after.db") == 400
+    engine.dispose()
+
+
+def test_a_database_without_a_file_has_no_checkpointing_thread() -> None:
+    engine = make_engine("sqlite://")
+    with checkpointing(engine) as committed:
+        committed()
+        assert "leadflow-checkpoint" not in {t.name for t in threading.enumerate()}
     engine.dispose()
