@@ -118,7 +118,7 @@ class Request:
 
 @dataclass(frozen=True)
 class Allocated:
-    id: int
+    key: str  # the document's own (unique): what identifies it
     number: str
     new: bool
 
@@ -143,11 +143,12 @@ def issue(
     allocated = issue_many(
         session, [request], numbering=numbering, actor=actor, reason=reason, on=on
     )[0]
-    return Issued(session.get_one(Document, allocated.id), allocated.new)
+    document = session.scalars(select(Document).where(Document.key == allocated.key)).one()
+    return Issued(document, allocated.new)
 
 
 # Built once, the keys bound when it runs (an expanding IN; see intake._LEAD_IDS).
-_BY_KEY = select(Document.key, Document.id, Document.number).where(
+_BY_KEY = select(Document.key, Document.number).where(
     Document.key.in_(bindparam("keys", expanding=True))
 )
 
@@ -168,8 +169,8 @@ def issue_many(
     audit.lock_chain(session)
     keys = [r.key for r in requests]
     found = {
-        key: Allocated(id, number, False)
-        for key, id, number in session.execute(_BY_KEY, {"keys": keys})
+        key: Allocated(key, number, False)
+        for key, number in session.execute(_BY_KEY, {"keys": keys})
     }
     fresh: dict[str, Request] = {}
     for request in requests:  # the first request for a key is the one issued
@@ -192,6 +193,7 @@ def issue_many(
     for request in fresh.values():
         serial = last[request.kind] = last[request.kind] + 1
         number = f"{issuer}{numbering.kinds[request.kind]}〔{on.year}〕{serial}号"
+        found[request.key] = Allocated(request.key, number, True)
         rows.append(
             (
                 request.key,
@@ -225,10 +227,6 @@ def issue_many(
     if rows:
         insert_rows(session, Document.__table__, _ALLOCATED, rows)
         audit.append(session, drafts, at=now)
-        found |= {
-            key: Allocated(id, number, True)
-            for key, id, number in session.execute(_BY_KEY, {"keys": [row[0] for row in rows]})
-        }
     return [found[key] for key in keys]
 
 
