@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Executable, Row, Table, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -53,11 +53,18 @@ def _prepare_sqlite(engine: Engine) -> None:
         connection.info[_CHANGES_AT_BEGIN] = connection.connection.dbapi_connection.total_changes
 
 
+def _sqlite_file(url: URL) -> str | None:
+    """The file of an SQLite database (None: another database, or one in memory)."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return url.database
+
+
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if file := _sqlite_file(parsed):
+            Path(file).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"timeout": 60})
         _prepare_sqlite(engine)
         return engine
@@ -74,8 +81,8 @@ def checkpointing(engine: Engine) -> Iterator[Callable[[], None]]:
     waiting on the disk (its syncs), so the writer no longer stops for one at every few
     commits (BENCHMARKS.md, bulk intake). The block ends with the last checkpoint done,
     its work in the file. Elsewhere (PostgreSQL, an in-memory database) nothing is done."""
-    url = engine.url
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    file = _sqlite_file(engine.url)
+    if file is None:
         yield lambda: None
         return
     requests: queue.SimpleQueue[bool] = queue.SimpleQueue()
@@ -83,7 +90,7 @@ def checkpointing(engine: Engine) -> Iterator[Callable[[], None]]:
     def run() -> None:
         # Its own connection, opened in its thread (an sqlite3 connection stays in the
         # thread that made it), outside any transaction, as a checkpoint must be.
-        connection = sqlite3.connect(url.database, isolation_level=None, timeout=60)
+        connection = sqlite3.connect(file, isolation_level=None, timeout=60)
         try:
             going = True
             while going:
@@ -157,13 +164,13 @@ def read_all(session: Session, statements: Sequence[Executable]) -> list[list[Ro
 def shared_snapshot_file(connection: Connection) -> str | None:
     """The SQLite file in which a second connection sees just what ``connection`` does:
     its transaction holds the write lock and has written nothing yet (None otherwise)."""
-    url = connection.engine.url
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    file = _sqlite_file(connection.engine.url)
+    if file is None:
         return None
     dbapi = connection.connection.dbapi_connection
     if dbapi is None or connection.info.get(_CHANGES_AT_BEGIN) != dbapi.total_changes:
         return None
-    return url.database
+    return file
 
 
 def _second_reader(connection: Connection) -> Engine | None:
