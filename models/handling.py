@@ -256,8 +256,7 @@ def triage_many(
     if not steps:
         return
     insert_rows(session, TriageProposal.__table__, _PROPOSED, proposals)
-    perform_many(session, steps, actor=desk.actor)
-    assign_many(session, desk, own, org=org, triaged=triaged)
+    assign_many(session, desk, own, org=org, triaged=triaged, moved=steps)
 
 
 def decide(
@@ -335,6 +334,7 @@ def assign_many(
     *,
     org: OrgView | None = None,
     triaged: Mapping[int, _Triaged] | None = None,
+    moved: Sequence[Step] = (),
 ) -> dict[int, RecusalShortfall]:
     """交办 under recusal: units (and for joint or cross handling a team), with the notice.
 
@@ -342,8 +342,14 @@ def assign_many(
     is recorded and escalated handling proposed instead, while everything before it in
     the transaction (the triage, the decision) stands; those shortfalls are returned.
     ``triaged``: leads this transaction has just triaged, as triage saw them (not read back).
+    ``moved``: triage's moves, not yet performed, that go before the assignments. When
+    nothing comes between them, they are performed with the assignments' own moves, so a
+    lead triaged and assigned is updated once; a shortfall's record must follow its
+    lead's triage, so with a shortfall they are performed first.
     """
     if not orders:
+        if moved:
+            perform_many(session, moved, actor=desk.actor)
         return {}
     audit.lock_chain(session)
     org = org or snapshot(session)
@@ -368,10 +374,13 @@ def assign_many(
             plans.append(_plan(org, desk.policy, order, rows[order.lead_id]))
         except RecusalShortfall as shortfall:
             shortfalls[order.lead_id] = shortfall
+    if moved and (shortfalls or not plans):
+        perform_many(session, moved, actor=desk.actor)
+        moved = ()
     for lead_id, shortfall in shortfalls.items():
         recusal_shortfall(session, desk, lead_id, shortfall)
     if plans:
-        _assign(session, desk, org, plans)
+        _assign(session, desk, org, plans, moved)
     return shortfalls
 
 
@@ -409,12 +418,15 @@ def _plan(org: OrgView, policy: Policy, order: Order, lead: Any) -> _Plan:
     return _Plan(order, lead, units, draw)
 
 
-def _assign(session: Session, desk: Desk, org: OrgView, plans: list[_Plan]) -> None:
-    """The planned assignments written: units, teams, the moves and the notices."""
+def _assign(
+    session: Session, desk: Desk, org: OrgView, plans: list[_Plan], moved: Sequence[Step]
+) -> None:
+    """The planned assignments written: units, teams, the moves (after ``moved``) and
+    the notices."""
     now = utcnow()
     assignments: list[tuple[Any, ...]] = []
     members: list[tuple[Any, ...]] = []
-    steps: list[Step] = []
+    steps: list[Step] = list(moved)
     notices: list[documents.Request] = []
     for plan in plans:
         lead_id, mode, draw = plan.order.lead_id, plan.order.mode, plan.draw

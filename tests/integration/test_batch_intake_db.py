@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, event, select, update
 
 from leadflow.synthetic import write_leads
 from models import documents, handling, intake
@@ -24,7 +24,8 @@ from models.lifecycle import Step, perform, perform_many
 from models.organisation import Unit
 from models.policy import default_policy
 from models.records import Document
-from models.schemas import LeadIn
+from models.schemas import Flag, LeadIn
+from models.triage import Mode, Proposal, propose
 from tests.conftest import EXAMPLES, snapshot
 from tests.integration.helpers import example_leads, receive
 
@@ -264,3 +265,49 @@ def test_a_lead_changed_behind_the_doors_back_is_caught_though_its_version_was_k
         s.execute(update(Lead).where(Lead.id == lead_id).values(version=Lead.version + 1))
         perform(s, lead_id=lead_id, move="triage", actor="t", reason="r")
     assert snapshot(org_engine) == before
+
+
+def test_a_lead_triaged_and_assigned_in_a_batch_is_updated_once(
+    org_engine: Engine, tmp_path: Path
+) -> None:
+    updated: list[int] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, parameters: Any, _c: Any, many: bool):
+        if statement.startswith("UPDATE leads"):  # its last two values: the id, the version
+            updated.extend(p[-2] for p in (parameters if many else [parameters]))
+
+    event.listen(org_engine, "before_cursor_execute", count)
+    try:
+        ids = _import(org_engine, _desk(tmp_path), _leads(tmp_path, "UPD"))
+    finally:
+        event.remove(org_engine, "before_cursor_execute", count)
+    with transaction(org_engine) as session:
+        versions = session.scalars(select(Lead.version).where(Lead.id.in_(ids))).all()
+    assert 3 in versions  # some were triaged and assigned: two moves...
+    assert sorted(updated) == sorted(ids)  # ...and one UPDATE each, as every other lead
+
+
+def test_a_shortfall_at_triage_is_recorded_after_its_lead_s_triage(
+    org_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Own handling proposed for a lead whose locality must recuse: the unit with
+    # jurisdiction holds the subject's locality, so the assignment falls short.
+    lead = next(x for x in example_leads() if x.flags == [Flag.local_recusal])
+
+    def own(org: Any, **facts: Any) -> Proposal:
+        proposal = propose(org, **facts)
+        return Proposal(proposal.level, proposal.jurisdiction_unit, Mode.own, ())
+
+    monkeypatch.setattr(handling, "propose", own)
+    with transaction(org_engine) as session:
+        result = intake.register(session, [intake.Arrival(lead, "t")], actor="t")
+        (lead_id,) = result.registered
+        handling.triage_many(session, _desk(tmp_path), [lead_id], registered=result.registered)
+    with transaction(org_engine) as session:
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.lead_id == lead_id).order_by(AuditEvent.seq)
+        ).all()
+        state = session.scalar(select(Lead.state).where(Lead.id == lead_id))
+        proposed = session.get_one(TriageProposal, lead_id).proposed_mode
+    assert actions == ["lead.receive", "lead.triage", "lead.recusal_shortfall"]
+    assert (state, proposed) == ("triaged", "escalated")
