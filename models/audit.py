@@ -37,13 +37,12 @@ from sqlalchemy import (
     Text,
     event,
     select,
-    update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models import collector
 from models.base import Base, utcnow
-from models.database import insert_rows, shared_snapshot_file
+from models.database import insert_rows, shared_snapshot_file, update_rows
 
 GENESIS = "0" * 64
 
@@ -211,7 +210,8 @@ def append(session: Session, drafts: Iterable[EventDraft], *, at: datetime | Non
         rows.append((*row, prev))
     if rows:
         insert_rows(session, AuditEvent.__table__, _APPENDED, rows)
-        session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+        # Not the ORM's update(): 0.32 ms a call against 0.03, three or four calls a batch.
+        update_rows(session, AuditHead.__table__, ("seq", "hash"), ("id",), [(seq, prev, 1)])
         session.info[_HEAD] = (seq, prev)
     return seq
 
