@@ -22,12 +22,12 @@ from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine, bindparam, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from models import audit
 from models.base import utcnow
-from models.database import insert_rows, transaction
+from models.database import insert_rows, select_in, transaction
 from models.policy import Numbering
 from models.records import Document
 from models.render import render_pdf
@@ -147,12 +147,6 @@ def issue(
     return Issued(document, allocated.new)
 
 
-# Built once, the keys bound when it runs (an expanding IN; see intake._LEAD_IDS).
-_BY_KEY = select(Document.key, Document.number).where(
-    Document.key.in_(bindparam("keys", expanding=True))
-)
-
-
 def issue_many(
     session: Session,
     requests: Sequence[Request],
@@ -170,7 +164,7 @@ def issue_many(
     keys = [r.key for r in requests]
     found = {
         key: Allocated(key, number, False)
-        for key, number in session.execute(_BY_KEY, {"keys": keys})
+        for key, number in select_in(session, Document.__table__, ("key", "number"), "key", keys)
     }
     fresh: dict[str, Request] = {}
     for request in requests:  # the first request for a key is the one issued

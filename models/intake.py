@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import audit
 from models.base import utcnow
-from models.database import insert_rows
+from models.database import insert_rows, select_in
 from models.errors import BadInput, Problem
 from models.lead import Lead, LeadFacts, Reporter
 from models.lifecycle import INITIAL, remember
@@ -83,11 +83,10 @@ def check_references(session: Session, arrivals: Sequence[Arrival]) -> None:
         raise BadInput(problems)
 
 
-# Built once, a batch's external ids bound when it runs (an expanding IN): building the
-# IN from a thousand literals took longer than running it (BENCHMARKS.md, bulk intake).
-_LEAD_IDS = select(Lead.external_id, Lead.id).where(
-    Lead.external_id.in_(bindparam("external_ids", expanding=True))
-)
+def _lead_ids(session: Session, external_ids: Sequence[str]) -> dict[str, int]:
+    """The ids of the leads with these external ids, where they exist."""
+    found = select_in(session, Lead.__table__, ("external_id", "id"), "external_id", external_ids)
+    return {external_id: lead_id for external_id, lead_id in found}
 
 
 def register(session: Session, arrivals: Sequence[Arrival], *, actor: str) -> IntakeResult:
@@ -100,7 +99,7 @@ def register(session: Session, arrivals: Sequence[Arrival], *, actor: str) -> In
     """
     audit.lock_chain(session)  # first, so concurrent arrivals of one lead queue here
     ids = {a.lead.external_id for a in arrivals}
-    known = dict(session.execute(_LEAD_IDS, {"external_ids": list(ids)}).all())
+    known = _lead_ids(session, list(ids))
     codes = {a.lead.subject.entity for a in arrivals}
     entities = {
         code: (entity_id, name)
@@ -194,9 +193,7 @@ def _insert(
             }
         )
     insert_rows(session, Lead.__table__, _LEAD_COLUMNS, rows)
-    ids = dict(
-        session.execute(_LEAD_IDS, {"external_ids": [a.lead.external_id for a in fresh]}).all()
-    )
+    ids = _lead_ids(session, [a.lead.external_id for a in fresh])
     new_ids = [ids[a.lead.external_id] for a in fresh]
     reporters = [
         (lead_id, a.lead.reporter.name, a.lead.reporter.phone, a.lead.reporter.anonymous)

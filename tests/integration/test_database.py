@@ -12,7 +12,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from models.database import checkpointing, make_engine, transaction
+from models import database
+from models.database import checkpointing, insert_rows, make_engine, select_in, transaction
+from models.organisation import Zone
 
 
 def _rows_in_file_alone(database: Path, copy: Path) -> int:
@@ -62,3 +64,15 @@ def test_a_database_without_a_file_has_no_checkpointing_thread() -> None:
         committed()
         assert "leadflow-checkpoint" not in {t.name for t in threading.enumerate()}
     engine.dispose()
+
+
+def test_select_in_finds_each_value_across_chunks_on_either_database(engine: Engine) -> None:
+    # More values than one query may bind (SQLite allows 32,766), half of them present.
+    values = [f"U-{n}" for n in range(2 * database._IN_CHUNK + 1)]
+    present = values[::2]
+    with transaction(engine) as session:
+        insert_rows(session, Zone.__table__, ("code", "name"), [(v, v) for v in present])
+    with transaction(engine) as session:
+        found = select_in(session, Zone.__table__, ("code", "name"), "code", values)
+        assert select_in(session, Zone.__table__, ("code",), "code", []) == []
+    assert sorted(tuple(row) for row in found) == sorted((v, v) for v in present)
