@@ -103,8 +103,8 @@ def register(session: Session, arrivals: Sequence[Arrival], *, actor: str) -> In
     codes = {a.lead.subject.entity for a in arrivals}
     entities = {
         code: (entity_id, name)
-        for code, entity_id, name in session.execute(
-            select(Entity.code, Entity.id, Entity.name).where(Entity.code.in_(codes))
+        for code, entity_id, name in select_in(
+            session, Entity.__table__, ("code", "id", "name"), "code", list(codes)
         )
     }
 
