@@ -210,6 +210,17 @@ def update_rows(
     return _execute_rows(session, table, _update_sql, tuple(columns), tuple(where), rows)
 
 
+def _driver(session: Session) -> tuple[Connection, str, Callable[[str], str]]:
+    """The session's connection for a statement written here, with its dialect's
+    placeholder and identifier quoting; what the ORM holds is flushed first, as
+    SQLAlchemy's own execute would do."""
+    session.flush()
+    connection = session.connection()
+    dialect = connection.dialect
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    return connection, mark, dialect.identifier_preparer.quote
+
+
 # A query's parameters at most: SQLite allows 32,766, PostgreSQL 65,535.
 _IN_CHUNK = 10_000
 
@@ -221,12 +232,9 @@ def select_in(
     parameter through the driver: SQLAlchemy renders an expanding ``IN``'s thousand
     parameters one by one (3.6–4.0 ms a batch's external ids, against 1.6–1.9 here;
     BENCHMARKS.md, bulk intake)."""
-    session.flush()  # what the ORM holds goes first, as SQLAlchemy's own execute would do
-    connection = session.connection()
+    connection, mark, quote = _driver(session)
     dialect = connection.dialect
     process = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    quote = dialect.identifier_preparer.quote
     head = f"SELECT {', '.join(map(quote, columns))} FROM {quote(table.name)} WHERE {quote(key)} IN"
     rows: list[Row[Any]] = []
     for start in range(0, len(values), _IN_CHUNK):
@@ -245,8 +253,7 @@ def _execute_rows(
     where: tuple[str, ...],
     rows: Sequence[Sequence[Any]],
 ) -> int:
-    session.flush()  # what the ORM holds goes first, as SQLAlchemy's own execute would do
-    connection = session.connection()
+    connection, mark, quote = _driver(session)
     dialect = connection.dialect
     processors = [
         (i, process)
@@ -256,8 +263,6 @@ def _execute_rows(
     if processors:
         seen: dict[tuple[int, Any], Any] = {}
         rows = [_processed(row, processors, seen) for row in rows]
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    quote = dialect.identifier_preparer.quote
     sql = build(quote(table.name), [quote(c) for c in columns], [quote(c) for c in where], mark)
     return connection.exec_driver_sql(sql, list(rows)).rowcount
 
