@@ -257,8 +257,10 @@ def pdf_speed(runs: int, warmup: int = 3) -> dict[str, float]:
     html = render.render_html("notice.html.j2", context)
     HTML = render.weasyprint().HTML
 
+    sheets = [str(render.TEMPLATES / name) for name in render.stylesheets_of("notice.html.j2")]
+
     def bare() -> None:
-        HTML(string=html, base_url=str(render.TEMPLATES)).write_pdf()
+        HTML(string=html, base_url=str(render.TEMPLATES)).write_pdf(stylesheets=sheets)
 
     ours: list[float] = []
     theirs: list[float] = []

@@ -198,3 +198,40 @@ def test_rendering_is_deterministic_so_checksums_can_be_verified(tmp_path: Path)
     }
     first, second = render_pdf("notice.html.j2", context), render_pdf("notice.html.j2", context)
     assert first == second and first.startswith(b"%PDF")
+
+
+def test_stylesheets_parsed_once_render_as_if_linked() -> None:
+    """Each template's stylesheets are parsed once and handed to WeasyPrint: the PDF is the
+    same, byte for byte, as the one WeasyPrint makes from the HTML linking them itself."""
+    from models import render
+
+    templates = sorted(p.name for p in render.TEMPLATES.glob("*.html.j2"))
+    for template in templates:
+        for name in render.stylesheets_of(template):
+            assert (render.TEMPLATES / name).is_file(), (template, name)
+        source = (render.TEMPLATES / template).read_text(encoding="utf-8")
+        assert "stylesheet" not in source, f"{template} links a stylesheet: it would be parsed anew"
+    context = {
+        "title": TITLES["work_warning"],
+        "number": "昆纪预〔2026〕3号",
+        "issuer_name": "昆明市纪委监委",
+        "date": "2026年10月9日",
+        **NoticeContent(addressee="某单位", paragraphs=["请办理。"]).model_dump(),
+    }
+    html = render.render_html("notice.html.j2", context)
+    links = "".join(f'<link rel="stylesheet" href="{name}">' for name in render.DEFAULT_STYLESHEETS)
+    linked = html.replace("</head>", f"{links}</head>", 1)
+    assert linked != html
+    document = render.weasyprint().HTML(
+        string=linked,
+        base_url=str(render.TEMPLATES),
+        url_fetcher=render.assets_only_fetcher_class()(),
+    )
+    expected = document.write_pdf(font_config=render.fonts(), uncompressed_pdf=False)
+    assert render.render_pdf("notice.html.j2", context) == expected
+    unstyled = document.__class__(
+        string=html,
+        base_url=str(render.TEMPLATES),
+        url_fetcher=render.assets_only_fetcher_class()(),
+    ).write_pdf(font_config=render.fonts(), uncompressed_pdf=False)
+    assert unstyled != expected  # the stylesheet does change the document
