@@ -16,7 +16,6 @@ from models import collector, handling, intake
 from models.database import checkpointing, transaction
 from models.errors import Problem
 from models.inputs import Numbered, read_jsonl
-from models.orgview import HeldSnapshot
 from models.schemas import LeadIn
 
 
@@ -52,7 +51,6 @@ def lead_import(
 ) -> ImportReport:
     engine, desk = runtime.engine(), runtime.desk()
     report = ImportReport()
-    organisation = HeldSnapshot()
     reading = batches(read_jsonl(Path(path), LeadIn), batch_size, path)
     with checkpointing(engine) as committed:
         while True:
@@ -66,13 +64,7 @@ def lead_import(
                     with transaction(engine) as session:
                         result = intake.register(session, arrivals, actor=desk.actor)
                         fresh = list(result.registered)
-                        handling.triage_many(
-                            session,
-                            desk,
-                            fresh,
-                            org=organisation.current(session),
-                            registered=result.registered,
-                        )
+                        handling.triage_many(session, desk, fresh, registered=result.registered)
                     committed()
                     report.registered += sum(not r.duplicate for r in result.receipts)
                     report.duplicates += sum(r.duplicate for r in result.receipts)

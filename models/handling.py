@@ -37,7 +37,7 @@ from models.lead import (
 )
 from models.lifecycle import State, Step, perform, perform_many
 from models.organisation import Entity, Unit, UnitKind
-from models.orgview import OrgView, snapshot
+from models.orgview import OrgView, held
 from models.policy import Policy
 from models.recusal import Draw, RecusalShortfall, Subject, UnitPlan, draw_team, plan_units
 from models.triage import Mode, propose
@@ -201,7 +201,7 @@ def triage_many(
                 .where(Lead.id.in_(unread - done))
             )
         }
-    org = org or snapshot(session)
+    org = org or held(session)
     decision_due = desk.calendar.add_working_days(desk.today, desk.policy.deadlines.leader_decision)
     now = utcnow()
     proposals: list[tuple[Any, ...]] = []
@@ -352,7 +352,7 @@ def assign_many(
             perform_many(session, moved, actor=desk.actor)
         return {}
     audit.lock_chain(session)
-    org = org or snapshot(session)
+    org = org or held(session)
     rows: dict[int, Any] = dict(triaged or {})
     if unread := {o.lead_id for o in orders} - rows.keys():
         rows |= {

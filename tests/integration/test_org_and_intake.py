@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from models import intake, orgview
-from models.audit import AuditEvent, EventDraft, record, verify
-from models.database import transaction
+from leadflow import migrate
+from models import intake, orgview, policy
+from models.audit import AuditEvent, EventDraft, lock_chain, record, verify
+from models.database import make_engine, transaction
 from models.errors import BadInput
 from models.inputs import read_organisation
 from models.lead import Lead, Reporter
@@ -180,3 +181,29 @@ def test_a_held_snapshot_is_taken_anew_only_once_the_organisation_changed(
     assert again.people["P002"].expertise == {"finance", "law"}
     with transaction(org_engine) as session:
         assert held.current(session) is again
+
+
+def test_the_held_organisation_is_read_again_for_a_database_made_anew(tmp_path: Path) -> None:
+    """A process holds the organisation between transactions (a worker triages lead after
+    lead); a database made anew at the same address is another chain, read again, even
+    with as many events as the first."""
+    url = f"sqlite:///{tmp_path / 'same-address.db'}"
+    changed = tmp_path / "org.yaml"
+    text = (EXAMPLES / "kunming.yaml").read_text(encoding="utf-8")
+    changed.write_text(text.replace("  - discipline\n  - engineering\n", "  - finance\n", 1))
+    views = []
+    for organisation_file in (EXAMPLES / "kunming.yaml", changed):
+        (tmp_path / "same-address.db").unlink(missing_ok=True)
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        with transaction(engine) as session:
+            policy.install(session, policy.default_policy(), actor="test")
+        assert _load(engine, organisation_file).changed
+        with transaction(engine) as session:
+            views.append(orgview.held(session))
+            assert lock_chain(session)[0] == 2  # the same length both times
+        with transaction(engine) as session:
+            assert orgview.held(session) is views[-1]  # held, not read again
+            assert views[-1] == orgview.snapshot(session)
+        engine.dispose()
+    assert views[0].people["P002"].expertise != views[1].people["P002"].expertise
