@@ -222,13 +222,14 @@ def triage_many(
             rules=desk.policy.jurisdiction,
         )
         unit = org.units[proposal.jurisdiction_unit]
+        mode = str(proposal.mode)  # the value, as a plain str (intake._insert says why)
         due = decision_due if proposal.needs_decision else None
         proposals.append(
             (
                 lead_id,
                 proposal.level,
                 unit.id,
-                proposal.mode.value,
+                mode,
                 list(proposal.reasons),
                 now,
                 due.due if due else None,
@@ -243,7 +244,7 @@ def triage_many(
                 data={
                     "level": proposal.level,
                     "jurisdiction_unit": unit.code,
-                    "proposed_mode": proposal.mode.value,
+                    "proposed_mode": mode,
                     "reasons": list(proposal.reasons),
                     "needs_decision": proposal.needs_decision,
                     "decision_due": due.as_dict() if due else None,
@@ -441,9 +442,9 @@ def _assign(
             Step(
                 lead_id,
                 "assign",
-                reason=f"{MODE_TERMS[mode.value]}，经{plan.order.authorised_by}批准",
+                reason=f"{MODE_TERMS[mode]}，经{plan.order.authorised_by}批准",
                 # 提级办理 moves jurisdiction itself up a level; other modes keep it.
-                changes={"handling_mode": mode.value, "lead_unit_id": lead_unit.id}
+                changes={"handling_mode": str(mode), "lead_unit_id": lead_unit.id}
                 | ({"jurisdiction_unit_id": lead_unit.id} if mode == Mode.escalated else {}),
                 data={
                     "units": plan.units.as_dict(),

@@ -143,8 +143,10 @@ def _insert(
     initial = INITIAL.value
     for a in fresh:
         lead, subject = a.lead, a.lead.subject
-        source, channel, rank = lead.source.value, lead.channel.value, subject.rank.value
-        flags = [f.value for f in lead.flags]
+        # str() of a StrEnum is its value, at a quarter of the cost of .value (a property
+        # in Python), and a plain str binds faster than an enum member (no adapter lookup).
+        source, channel, rank = str(lead.source), str(lead.channel), str(subject.rank)
+        flags = list(map(str, lead.flags))
         entity_id, entity_name = entities[subject.entity]
         rows.append(
             (

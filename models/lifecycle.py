@@ -174,7 +174,7 @@ def perform_many(session: Session, steps: Sequence[Step], *, actor: str) -> list
             )
         rule = check_move(state, step.move)
         version += 1
-        target = rule.target.value
+        target = str(rule.target)  # the value, as a plain str (intake._insert says why)
         current[step.lead_id] = (target, version)
         lead = values.setdefault(step.lead_id, {})
         if rule.target == State.closed:
@@ -186,8 +186,8 @@ def perform_many(session: Session, steps: Sequence[Step], *, actor: str) -> list
                 action=f"lead.{rule.name}",
                 reason=step.reason,
                 lead_id=step.lead_id,
-                state_before=rule.source,
-                state_after=rule.target,
+                state_before=str(rule.source),
+                state_after=target,
                 data={"move": rule.name, "term": rule.term, "version": version, **step.data},
             )
         )
