@@ -234,7 +234,8 @@ def _held(url: str) -> HeldSnapshot:
 def held(session: Session) -> OrgView:
     """The organisation as this transaction sees it, held by this process for the
     database the session is on (:class:`HeldSnapshot`)."""
-    return _held(session.get_bind().url.render_as_string(hide_password=False)).current(session)
+    url = session.get_bind().engine.url  # an engine, or a connection of one
+    return _held(url.render_as_string(hide_password=False)).current(session)
 
 
 def from_file(org: OrganisationIn) -> OrgView:
