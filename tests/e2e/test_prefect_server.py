@@ -234,3 +234,32 @@ def test_lead_submit_goes_through_the_deployment_once(served: Cli, tmp_path: Pat
     assert _db(served, "SELECT state FROM leads WHERE id = ?", first["lead_id"]) == [
         ("in_handling",)
     ]
+
+
+def test_local_flow_runs_share_one_api_client(
+    prefect_api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Flow runs inside `prefect_runs.local()` reuse one API client: Prefect would make
+    one a run, each loading the CA bundle into a new TLS context (BENCHMARKS.md)."""
+    from prefect.client.orchestration import SyncPrefectClient
+
+    from flows.intake import lead_intake
+    from leadflow import bench, prefect_runs
+
+    made: list[object] = []
+    construct = SyncPrefectClient.__init__
+
+    def counted(self: SyncPrefectClient, *args: object, **kwargs: object) -> None:
+        made.append(self)
+        construct(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncPrefectClient, "__init__", counted)
+    with (
+        temporary_settings(updates={PREFECT_API_URL: prefect_api}),
+        bench.scratch(),
+        prefect_runs.local(),
+    ):
+        for n in range(3):
+            result = lead_intake(lead=bench._lead(n), source="test")
+            assert result["state"] == "in_handling" and Path(result["notices"][0]).is_file()
+    assert len(made) == 1
