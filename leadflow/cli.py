@@ -192,7 +192,8 @@ def lead_import(
     size = batch_size or get_settings().import_batch_size
     _engine()
     if not file.is_file():
-        raise BadInput([Problem(str(file), "no such file")])
+        why = "is a directory, not a file" if file.is_dir() else "no such file"
+        raise BadInput([Problem(str(file), why)])
     progress = Progress(
         TextColumn("importing {task.fields[name]}"),
         BarColumn(),

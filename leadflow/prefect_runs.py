@@ -12,6 +12,7 @@ itself is the run's lifetime. Deployment runs keep it.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,19 +37,43 @@ def server_configured() -> bool:
     return bool(os.environ.get("PREFECT_API_URL"))
 
 
+class _NoTracebackOnTheConsole(logging.Filter):
+    """Prefect logs the exception that ends a flow or task run with its traceback. The
+    exception goes on to the command, which reports it (``cli.main``): LeadFlow's own
+    (bad input, a refused rule) as a sentence and its exit status, anything else as a
+    sentence with the traceback written to ``leadflow-error.log``. So on the console the
+    run's line stays and the traceback goes; the run's record on the server keeps it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
 @contextmanager
 def local() -> Iterator[None]:
-    """Local flow runs: no heartbeat (above), and one API client for all of them. Prefect
-    makes a new client for each flow run that finds none open, loading the CA bundle into
-    a new TLS context (21 ms here, even for the temporary server's plain HTTP) and opening
-    a new connection; an open one is reused."""
+    """Local flow runs: no heartbeat (above), one API client for all of them, and no
+    traceback on the console (``_NoTracebackOnTheConsole``).
+    Prefect makes a new client for each flow run that finds none open, loading the CA
+    bundle into a new TLS context (21 ms here, even for the temporary server's plain
+    HTTP) and opening a new connection; an open one is reused."""
     from prefect.context import SyncClientContext
+    from prefect.logging.handlers import PrefectConsoleHandler
 
-    with (
-        temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
-        SyncClientContext.get_or_create(),
-    ):
-        yield
+    # The console handlers are the root logger's, reached last (after the flow-run
+    # logger's own API handler): the filter changes only what the console shows.
+    consoles = [h for h in logging.getLogger().handlers if isinstance(h, PrefectConsoleHandler)]
+    quiet = _NoTracebackOnTheConsole()
+    for handler in consoles:
+        handler.addFilter(quiet)
+    try:
+        with (
+            temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+            SyncClientContext.get_or_create(),
+        ):
+            yield
+    finally:
+        for handler in consoles:
+            handler.removeFilter(quiet)
 
 
 def through_deployment() -> bool:

@@ -187,6 +187,7 @@ BAD_INPUTS = {
         "header",
     ),
     "a missing file": ("org", "load", "absent.yaml", None, None, None, "no such file"),
+    "a folder for the leads": ("lead", "import", ".", None, None, None, "is a directory"),
     # Found by the fuzzing of tests/unit/test_fuzz_inputs.py; both were tracebacks.
     "lead with a control character where a date should be": (
         "lead",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -66,6 +67,23 @@ def test_board_show_json_and_table(sqlite_cli: Cli, tmp_path: Path) -> None:
     bad = sqlite_cli("board", "show", "--period", "2026-13", "--board", "county")
     assert bad.code == 2 and "--period" in bad.stderr and "Traceback" not in bad.stderr
     assert sqlite_cli("board", "show", "--period", "2026-09", "--board", "x").code == 2
+
+
+def test_a_refused_run_is_a_sentence_not_a_traceback(sqlite_cli: Cli) -> None:
+    """A period checked inside the flow (bad, or not ended) ends the run: the user reads
+    the reason and the exit status, not Prefect's traceback of the run; nothing issued."""
+    sqlite_cli.env["LEADFLOW_TODAY"] = "2026-11-22"
+    sqlite_cli("init", check=0)
+    sqlite_cli("org", "load", EXAMPLES / "kunming.yaml", check=0)
+    bad = sqlite_cli("escalate", "monthly", "--period", "2026-Q3", "--json")
+    assert bad.code == 2 and bad.stdout == ""
+    assert "--period: '2026-Q3' is not a month" in bad.stderr
+    early = sqlite_cli("escalate", "quarterly", "--period", "2026-Q4")
+    assert early.code == 1 and "rule 'period_closed'" in early.stderr
+    for ran in (bad, early):
+        assert "Traceback" not in ran.stderr and 'File "' not in ran.stderr, ran.stderr
+    with sqlite3.connect(sqlite_cli.cwd / "leadflow.db") as db:
+        assert db.execute("SELECT count(*) FROM documents").fetchone() == (0,)
 
 
 def test_monthly_run_issues_the_bulletin_and_warnings_once(
