@@ -39,7 +39,7 @@ from models import (
 )
 from models.database import engine_for, transaction
 from models.errors import BadInput, LeadFlowError, NotFound, Problem, RuleRefused
-from models.inputs import read_lead, read_organisation, read_returns
+from models.inputs import check_readable, read_lead, read_organisation, read_returns
 from models.lead import Lead, TriageProposal
 from models.recusal import RecusalShortfall
 from models.triage import Mode
@@ -191,9 +191,7 @@ def lead_import(
     with their line numbers and the good ones still land. Safe to run again after a crash."""
     size = batch_size or get_settings().import_batch_size
     _engine()
-    if not file.is_file():
-        why = "is a directory, not a file" if file.is_dir() else "no such file"
-        raise BadInput([Problem(str(file), why)])
+    check_readable(file)
     progress = Progress(
         TextColumn("importing {task.fields[name]}"),
         BarColumn(),

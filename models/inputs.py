@@ -34,6 +34,24 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 
+def unreadable(path: Path, exc: OSError) -> BadInput:
+    """Why ``path`` could not be opened, in the words every input file gets."""
+    reason = {
+        FileNotFoundError: "no such file",
+        IsADirectoryError: "is a directory, not a file",
+        PermissionError: "cannot be read: permission denied",
+    }.get(type(exc), f"cannot be read: {exc.strerror}")
+    return BadInput([Problem(str(path), reason)])
+
+
+def check_readable(path: Path) -> None:
+    """Refuse, before any work starts, a file that cannot be opened (:func:`unreadable`)."""
+    try:
+        path.open("rb").close()
+    except OSError as exc:
+        raise unreadable(path, exc) from None
+
+
 def read_text(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
     name = str(path)
     try:
@@ -41,12 +59,8 @@ def read_text(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
         if size > max_bytes:
             raise BadInput([Problem(name, f"file is {size} bytes; the limit is {max_bytes}")])
         return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BadInput([Problem(name, "no such file")]) from None
-    except IsADirectoryError:
-        raise BadInput([Problem(name, "is a directory, not a file")]) from None
-    except PermissionError:
-        raise BadInput([Problem(name, "cannot be read: permission denied")]) from None
+    except OSError as exc:
+        raise unreadable(path, exc) from None
     except UnicodeDecodeError as exc:
         raise BadInput([Problem(name, f"is not UTF-8 text (byte {exc.start})")]) from None
 
@@ -273,10 +287,8 @@ def read_jsonl(path: Path, schema: type[M]) -> Iterator[Numbered[M] | Problem]:
     source = str(path)
     try:
         handle = path.open("rb")
-    except FileNotFoundError:
-        raise BadInput([Problem(source, "no such file")]) from None
-    except (IsADirectoryError, PermissionError) as exc:
-        raise BadInput([Problem(source, f"cannot be read: {exc.strerror}")]) from None
+    except OSError as exc:
+        raise unreadable(path, exc) from None
     fast = schema.model_validate_json
     with handle:
         for number, raw in enumerate(handle, start=1):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from models.errors import BadInput, Problem
-from models.inputs import read_jsonl, read_lead, read_organisation, read_returns
+from models.inputs import check_readable, read_jsonl, read_lead, read_organisation, read_returns
 from models.schemas import LeadIn
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -62,6 +62,17 @@ def test_missing_and_undecodable_files(tmp_path: Path) -> None:
     assert "no such file" in problems_of(read_lead, tmp_path / "nope.json")[0].reason
     (tmp_path / "latin.json").write_bytes(b'{"a": "\xe9"}')
     assert "not UTF-8" in problems_of(read_lead, tmp_path / "latin.json")[0].reason
+
+
+@pytest.mark.parametrize(("name", "reason"), [("nope", "no such file"), (".", "is a directory")])
+def test_a_file_that_cannot_be_opened_is_refused_in_the_same_words(
+    tmp_path: Path, name: str, reason: str
+) -> None:
+    """Every reader, and the check a command makes before its work, says the same."""
+    path = tmp_path / name
+    for call in (read_lead, lambda p: list(read_jsonl(p, LeadIn)), check_readable):
+        [problem] = problems_of(call, path)
+        assert problem.source == str(path) and reason in problem.reason, call
 
 
 # Every free-text field of a lead, as a path into its JSON, and the organisation's names.
