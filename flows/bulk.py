@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prefect import flow
+from sqlalchemy import Engine
 
 from leadflow import runtime
 from models import collector, handling, intake
@@ -52,7 +53,7 @@ def lead_import(
     engine, desk = runtime.engine(), runtime.desk()
     report = ImportReport()
     reading = batches(read_jsonl(Path(path), LeadIn), batch_size, path)
-    with checkpointing(engine) as committed:
+    with checkpointing(engine) as committed, collector.frozen():
         while True:
             # Paused for a batch's reading as well: its leads live until they are registered.
             with collector.paused():
@@ -61,15 +62,30 @@ def lead_import(
                     break
                 arrivals, problems, lines = batch
                 if arrivals:
-                    with transaction(engine) as session:
-                        result = intake.register(session, arrivals, actor=desk.actor)
-                        fresh = list(result.registered)
-                        handling.triage_many(session, desk, fresh, registered=result.registered)
+                    problems = _register(engine, desk, arrivals, problems, report)
                     committed()
-                    report.registered += sum(not r.duplicate for r in result.receipts)
-                    report.duplicates += sum(r.duplicate for r in result.receipts)
-                    problems = sorted(problems + result.problems, key=lambda p: p.line or 0)
+                # Gone before the collector resumes (the reader holds the list too), or a
+                # young collection walks the batch's leads and promotes them, and the
+                # promotions bring on full collections (BENCHMARKS.md, bulk intake).
+                arrivals.clear()
             report.rejected.extend(problems)
             if progress:
                 progress(lines)
     return report
+
+
+def _register(
+    engine: Engine,
+    desk: handling.Desk,
+    arrivals: list[intake.Arrival],
+    problems: list[Problem],
+    report: ImportReport,
+) -> list[Problem]:
+    """One batch received, triaged and assigned in one transaction; its problems in line
+    order, the reader's and receipt's together."""
+    with transaction(engine) as session:
+        result = intake.register(session, arrivals, actor=desk.actor)
+        handling.triage_many(session, desk, list(result.registered), registered=result.registered)
+    report.registered += sum(not r.duplicate for r in result.receipts)
+    report.duplicates += sum(r.duplicate for r in result.receipts)
+    return sorted(problems + result.problems, key=lambda p: p.line or 0)
