@@ -57,7 +57,18 @@ def test_prefect_yaml_declares_the_deployments() -> None:
 
 
 @pytest.fixture
-def served(sqlite_cli: Cli, prefect_api: str, tmp_path: Path) -> Iterator[Cli]:
+def events_drained() -> Iterator[None]:
+    """Events this process emitted are sent, and its events client closed, when the test
+    ends: the client's websocket pings with the global `random`, and left open it trips
+    Hypothesis's check in later tests ("do not use the random module inside strategies")."""
+    yield
+    EventsWorker.drain_all()
+
+
+@pytest.fixture
+def served(
+    sqlite_cli: Cli, prefect_api: str, tmp_path: Path, events_drained: None
+) -> Iterator[Cli]:
     """The deployments of prefect.yaml served by one process, on this test's database."""
     sqlite_cli.env["LEADFLOW_INTAKE_MODE"] = "auto"  # a server is configured: deployments
     sqlite_cli("init", check=0)
@@ -77,9 +88,6 @@ def served(sqlite_cli: Cli, prefect_api: str, tmp_path: Path) -> Iterator[Cli]:
             time.sleep(3)  # let the trigger service load the new automation
             yield sqlite_cli
     finally:
-        # The events client's websocket pings with the global `random`: left open, it
-        # trips Hypothesis's check in later tests ("do not use the random module").
-        EventsWorker.drain_all()
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
         log.close()
@@ -237,7 +245,7 @@ def test_lead_submit_goes_through_the_deployment_once(served: Cli, tmp_path: Pat
 
 
 def test_local_flow_runs_share_one_api_client(
-    prefect_api: str, monkeypatch: pytest.MonkeyPatch
+    prefect_api: str, monkeypatch: pytest.MonkeyPatch, events_drained: None
 ) -> None:
     """Flow runs inside `prefect_runs.local()` reuse one API client: Prefect would make
     one a run, each loading the CA bundle into a new TLS context (BENCHMARKS.md)."""
