@@ -66,7 +66,7 @@ def lead_import(
                     committed()
                 # Gone before the collector resumes (the reader holds the list too), or a
                 # young collection walks the batch's leads and promotes them, and the
-                # promotions bring on full collections (BENCHMARKS.md, bulk intake).
+                # promotions bring on full collections (BENCHMARKS.md, ninth session).
                 arrivals.clear()
             report.rejected.extend(problems)
             if progress:

@@ -60,7 +60,8 @@ def local() -> Iterator[None]:
     from prefect.logging.handlers import PrefectConsoleHandler
 
     # The console handlers are the root logger's, reached last (after the flow-run
-    # logger's own API handler): the filter changes only what the console shows.
+    # logger's own API handler), and Prefect's logging configuration gives the root no
+    # other: the filter, which strips the record it is handed, changes only the console.
     consoles = [h for h in logging.getLogger().handlers if isinstance(h, PrefectConsoleHandler)]
     quiet = _NoTracebackOnTheConsole()
     for handler in consoles:
