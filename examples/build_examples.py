@@ -1,4 +1,4 @@
-"""Writes the example organisation (Kunming, seed 000) and example leads, deterministically.
+"""Writes the example organisation (Kunming's unit system, 单元制) and example leads, deterministically.
 
 Run: python examples/build_examples.py — the outputs are committed beside it, so a
 reader sees plain YAML and JSON; this script is how they were made and can be remade.
@@ -125,7 +125,7 @@ def organisation() -> dict:
             }
         )
     units += townships
-    # 7 unit groups of 1 inspection office + 4 resident groups + 2 county commissions (seed 000).
+    # 7 unit groups of 1 inspection office + 4 resident groups + 2 county commissions (Kunming's unit system).
     unit_groups = [
         {
             "code": f"G{i + 1}",
@@ -234,7 +234,7 @@ def organisation() -> dict:
 
 
 SEED_LEADS = [
-    # seed 000: 金碧街道 zero reports, window staff playing games, found by a unit-group inspection.
+    # Kunming: 金碧街道 zero reports, window staff playing games, found by a unit-group inspection.
     {
         "external_id": "KM-2026-000101",
         "received_at": "2026-01-15T09:30:00+08:00",
@@ -251,7 +251,7 @@ SEED_LEADS = [
         "amount_yuan": 0,
         "flags": [],
     },
-    # seed 001: the market service centre's rent fraud — merchants report, many merchants,
+    # The market service centre's rent fraud — merchants report, many merchants,
     # a large amount, years of accounts: complex and large, handled jointly.
     {
         "external_id": "KM-2026-000102",
@@ -270,7 +270,7 @@ SEED_LEADS = [
         "amount_yuan": 1280000,
         "flags": ["complex", "large_amount", "long_span"],
     },
-    # seed 000: the stalled 16-mu warehouse demolition — a county-level subject, city jurisdiction.
+    # Kunming: the stalled 16-mu warehouse demolition — a county-level subject, city jurisdiction.
     {
         "external_id": "KM-2026-000103",
         "received_at": "2026-04-10T08:50:00+08:00",
@@ -287,7 +287,7 @@ SEED_LEADS = [
         "amount_yuan": 0,
         "flags": ["mass_interest", "local_recusal"],
     },
-    # seed 004: the malicious report against window staff.
+    # The malicious report against window staff.
     {
         "external_id": "KM-2026-000104",
         "received_at": "2026-05-06T16:20:00+08:00",
@@ -391,7 +391,7 @@ def leads(org: dict) -> list[dict]:
 def main() -> None:
     org = organisation()
     (HERE / "kunming.yaml").write_text(
-        "# The example organisation: Kunming's commission as seed 000 describes it — a coordinating\n"
+        "# The example organisation: Kunming's commission and its unit system (单元制) — a coordinating\n"
         "# office, 7 inspection offices with 28 resident groups, 14 county commissions, 7 unit groups\n"
         "# of 1 office + 4 resident groups + 2 county commissions, zones, entities, a talent pool.\n"
         + yaml.safe_dump(org, allow_unicode=True, sort_keys=False, width=120),

@@ -12,12 +12,14 @@ from pathlib import Path
 from prefect import flow
 from sqlalchemy import Engine
 
-from leadflow import runtime
-from models import collector, handling, intake
-from models.database import checkpointing, transaction
-from models.errors import Problem
-from models.inputs import Numbered, read_jsonl
-from models.schemas import LeadIn
+from models.domain.errors import Problem
+from models.inputs.readers import Numbered, read_jsonl
+from models.inputs.schemas import LeadIn
+from models.services import intake, runtime
+from models.services.desk import Desk
+from models.services.triage import triage_many
+from models.store import collector
+from models.store.database import checkpointing, transaction
 
 
 @dataclass
@@ -66,7 +68,7 @@ def lead_import(
                     committed()
                 # Gone before the collector resumes (the reader holds the list too), or a
                 # young collection walks the batch's leads and promotes them, and the
-                # promotions bring on full collections (BENCHMARKS.md, ninth session).
+                # promotions bring on full collections (see BENCHMARKS.md on the collector).
                 arrivals.clear()
             report.rejected.extend(problems)
             if progress:
@@ -76,7 +78,7 @@ def lead_import(
 
 def _register(
     engine: Engine,
-    desk: handling.Desk,
+    desk: Desk,
     arrivals: list[intake.Arrival],
     problems: list[Problem],
     report: ImportReport,
@@ -85,7 +87,7 @@ def _register(
     order, the reader's and receipt's together."""
     with transaction(engine) as session:
         result = intake.register(session, arrivals, actor=desk.actor)
-        handling.triage_many(session, desk, list(result.registered), registered=result.registered)
+        triage_many(session, desk, list(result.registered), registered=result.registered)
     report.registered += sum(not r.duplicate for r in result.receipts)
     report.duplicates += sum(r.duplicate for r in result.receipts)
     return sorted(problems + result.problems, key=lambda p: p.line or 0)

@@ -1,13 +1,15 @@
-"""The monthly and quarterly escalations (DOMAIN.md §3).
+"""The monthly and quarterly escalations (docs/rules.md §3).
 
 On the 1st of each month, for the month just ended: the coordinating office scores
-every unit on the colour boards, warns the units last two months running, flags the
-zero reports, and publishes the bulletin. On the 1st of January, April, July and
-October, for the quarter just ended: the units last on a quarter board are called to
-an interview, and the unit groups' quarterly reports and the consolidated report go to
-the leaders. Each board is also published as a Prefect table artifact.
+every unit on the colour boards, warns the units last the policy's number of months
+running (two by default), flags the zero reports, and publishes the bulletin. On the
+1st of January, April, July and October, for the quarter just ended: the units last on
+a quarter board are called to an interview, and the unit groups' quarterly reports and
+the consolidated report go to the leaders. Each board is also published as a Prefect
+table artifact.
 
-Running either twice for the same period issues nothing twice (models.escalation_run).
+Running either twice for the same period issues nothing twice: the run and each of its
+documents are keyed in the system of record (docs/architecture.md principle 3).
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 
-from leadflow import runtime
-from models import documents, escalation_run
-from models.boards import Board
-from models.database import transaction
-from models.indicators import previous_month
+from models import documents
+from models.domain.board import Board
+from models.services import escalations, runtime
+from models.store.database import transaction
+from models.store.periods import previous_month
 
 
 def _board_artifact(board: Board, kind: str) -> None:
@@ -55,7 +57,7 @@ def render(document_ids: list[int]) -> None:
 
 def _run(kind: str, period: str, on: date | None) -> dict[str, Any]:
     engine, desk = runtime.engine(), runtime.desk(today=on)
-    step = escalation_run.monthly if kind == "monthly" else escalation_run.quarterly
+    step = escalations.monthly if kind == "monthly" else escalations.quarterly
     with transaction(engine) as session:
         report = step(session, desk, period)
     for board in report.boards:

@@ -1,4 +1,4 @@
-"""Lead intake (DOMAIN.md §2.1–2.3) — a lead arrives, is received once, and is triaged:
+"""Lead intake (docs/rules.md §2.1–2.3) — a lead arrives, is received once, and is triaged:
 jurisdiction by the subject's cadre level, the handling mode proposed with its reasons.
 Own handling is assigned at once, with its notice. Joint, escalated or cross handling
 waits for a commission leader's decision: in a deployment the run suspends (holding no
@@ -15,13 +15,14 @@ from prefect.context import FlowRunContext
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 
-from leadflow import runtime
-from models import documents, handling, intake
-from models.database import transaction
-from models.errors import BadInput
-from models.lead import Lead, TriageProposal
-from models.schemas import LeadIn
-from models.triage import Mode
+from models import documents
+from models.domain.errors import BadInput
+from models.domain.triage import Mode
+from models.inputs.schemas import LeadIn
+from models.services import intake, runtime
+from models.services import triage as triage_service
+from models.store.database import transaction
+from models.store.lead import Lead, TriageProposal
 
 
 class LeaderDecision(RunInput):
@@ -43,12 +44,12 @@ def receive(lead: LeadIn, source: str) -> tuple[int, bool]:
 
 def triage(lead_id: int) -> TriageProposal:
     with transaction(runtime.engine()) as session:
-        return handling.triage(session, runtime.desk(), lead_id)
+        return triage_service.triage(session, runtime.desk(), lead_id)
 
 
 def apply_decision(lead_id: int, decision: LeaderDecision) -> None:
     with transaction(runtime.engine()) as session:
-        shortfall = handling.decide(
+        shortfall = triage_service.decide(
             session,
             runtime.desk(),
             lead_id,
@@ -81,15 +82,15 @@ def wait_for_decision(lead_id: int) -> LeaderDecision | None:
     if flow_run is None or flow_run.deployment_id is None:
         return None
     with transaction(runtime.engine()) as session:
-        proposal = session.get(TriageProposal, lead_id)
+        proposal = session.get_one(TriageProposal, lead_id)
         if proposal.decided_mode is not None:
             return None
         proposal.waiting_flow_run = str(flow_run.id)
     return suspend_flow_run(wait_for_input=LeaderDecision, key=f"decision-{lead_id}")
 
 
-# Prefect's own validation of the parameters builds a pydantic model of the signature at
-# every call (6–12 ms of a run's CPU here); the lead is validated below, as LeadIn.
+# Prefect's own validation of the parameters would build a pydantic model of the signature
+# at every call, on top of ours; the lead is validated once, below, as LeadIn.
 @flow(name="lead-intake", persist_result=True, validate_parameters=False)
 def lead_intake(lead: dict[str, Any], source: str = "event") -> dict[str, Any]:
     logger = get_run_logger()
@@ -107,7 +108,7 @@ def lead_intake(lead: dict[str, Any], source: str = "event") -> dict[str, Any]:
             apply_decision(lead_id, decision)
     notices = render_notices(lead_id)
     with transaction(runtime.engine()) as session:
-        state = session.get(Lead, lead_id).state
+        state = session.get_one(Lead, lead_id).state
     return {
         "lead_id": lead_id,
         "external_id": arrival.external_id,

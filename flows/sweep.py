@@ -1,4 +1,4 @@
-"""The daily deadline sweep (DOMAIN.md §2.7): every open rectification is walked up the
+"""The daily deadline sweep (docs/rules.md §2.7): every open rectification is walked up the
 overdue ladder — reminder before the deadline, urging notice when it passes,
 supervision by the coordinating office past a threshold, accountability proposal —
 each step exactly once; and a proposal a leader has left unanswered is sent up.
@@ -11,23 +11,23 @@ from typing import Any
 
 from prefect import flow
 
-from leadflow import runtime
-from models import documents, handling
-from models.database import transaction
+from models import documents
+from models.services import runtime, sweep
+from models.store.database import transaction
 
 
 @flow(name="deadline-sweep")
 def deadline_sweep(on: date | None = None) -> list[dict[str, Any]]:
     engine, desk = runtime.engine(), runtime.desk(today=on)
-    taken: list[handling.SweepStep] = []
+    taken: list[sweep.SweepStep] = []
     with transaction(engine) as session:
-        rectifications, proposals = handling.due_for_sweep(session)
+        rectifications, proposals = sweep.due_for_sweep(session)
     for rectification_id in rectifications:
         with transaction(engine) as session:
-            taken += handling.sweep_rectification(session, desk, rectification_id)
+            taken += sweep.sweep_rectification(session, desk, rectification_id)
     for lead_id in proposals:
         with transaction(engine) as session:
-            step = handling.sweep_decision(session, desk, lead_id)
+            step = sweep.sweep_decision(session, desk, lead_id)
             taken += [step] if step else []
     for lead_id in sorted({s.lead_id for s in taken}):
         documents.render_pending(

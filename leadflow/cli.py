@@ -1,4 +1,4 @@
-"""The `leadflow` command (CONTRACT.md).
+"""The `leadflow` command (docs/commands.md).
 
 ``--json`` puts one JSON document on stdout and nothing else there; everything for
 people — tables, progress, messages — goes to stderr. Exit status: 0 success,
@@ -24,39 +24,42 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import Engine, select
 
-from leadflow import migrate, runtime
-from leadflow.settings import get_settings
-from models import (
-    audit,
-    audit_record,
-    documents,
-    handling,
-    intake,
-    org_loader,
-    policy,
-    reporters,
-    returns,
-)
-from models.database import engine_for, transaction
-from models.errors import BadInput, LeadFlowError, NotFound, Problem, RuleRefused
-from models.inputs import check_readable, read_lead, read_organisation, read_returns
-from models.lead import Lead, TriageProposal
-from models.recusal import RecusalShortfall
-from models.triage import Mode
+from models import audit, documents
+from models.config.policy import default_policy, read_policy
+from models.config.settings import get_settings
+from models.documents import audit_record
+from models.domain.errors import BadInput, LeadFlowError, NotFound, Problem, RuleRefused
+from models.domain.recusal import RecusalShortfall
+from models.domain.triage import Mode
+from models.inputs.readers import check_readable, read_lead, read_organisation, read_returns
+from models.services import intake, organisation, reporters, returns, runtime
+from models.services.desk import Desk
+from models.services.disposal import close, dispose, record_outcome
+from models.services.policy import in_force, install
+from models.services.rectification import follow_up, order_rectification, report_rectification
+from models.services.triage import decide
+from models.store import migrate
+from models.store.database import engine_for, transaction
+from models.store.lead import Lead, TriageProposal
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 app = typer.Typer(
-    help="LeadFlow: the lifecycle of case leads (问题线索) in discipline supervision.",
+    help="LeadFlow: the lifecycle of case leads (问题线索) in discipline supervision. "
+    "Exit status: 0 done, 1 a rule refused, 2 bad input; --json prints one JSON document "
+    "on stdout.",
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     add_completion=False,
 )
 org_app = typer.Typer(help="The organisation: units, zones, unit groups, entities, talent pool.")
-lead_app = typer.Typer(help="Leads arriving: one at a time or many at once.")
+lead_app = typer.Typer(
+    help="Leads: arrival, the leader's decision, handling, rectification, closure, "
+    "and the reporter's identity."
+)
 stats_app = typer.Typer(help="Units' monthly returns.")
-audit_app = typer.Typer(help="The audit trail.")
-docs_app = typer.Typer(help="Issued documents.")
+audit_app = typer.Typer(help="The audit trail: a lead's events, its record, the whole chain.")
+docs_app = typer.Typer(help="Issued documents: rendering the pending, checking every PDF.")
 board_app = typer.Typer(help="The colour boards (多色榜).")
 escalate_app = typer.Typer(help="The monthly and quarterly escalations.")
 for sub, name in (
@@ -95,11 +98,11 @@ def init(
     as_json: JsonFlag = False,
 ) -> None:
     """Create or upgrade the database schema and load the policy (the default one unless given)."""
-    chosen = policy.default_policy() if policy_file is None else policy.read_policy(policy_file)
+    chosen = default_policy() if policy_file is None else read_policy(policy_file)
     engine = _engine(initialised=False)
     migrate.upgrade(engine)
     with transaction(engine) as session:
-        installed = policy.install(session, chosen, actor=runtime.actor())
+        installed = install(session, chosen, actor=runtime.actor())
     url = engine.url.render_as_string(hide_password=True)
     err.print(f"schema is current on {url}; policy {'loaded' if installed else 'unchanged'}")
     _emit({"database": url, "policy_loaded": installed, "policy_sha256": chosen.digest()}, as_json)
@@ -108,10 +111,10 @@ def init(
 @org_app.command("load")
 def org_load(file: Path, as_json: JsonFlag = False) -> None:
     """Load units, zones, unit groups, entities, the talent pool and designations (idempotent)."""
-    organisation, locate = read_organisation(file)
+    org, locate = read_organisation(file)
     with transaction(_engine()) as session:
-        report = org_loader.load(
-            session, organisation, source=str(file), locate=locate, actor=runtime.actor()
+        report = organisation.load(
+            session, org, source=str(file), locate=locate, actor=runtime.actor()
         )
     if report.changed:
         err.print(
@@ -124,7 +127,8 @@ def org_load(file: Path, as_json: JsonFlag = False) -> None:
 
 @lead_app.command("submit")
 def lead_submit(file: Path, as_json: JsonFlag = False) -> None:
-    """One lead arrives: the intake flow — receipt, de-duplication, triage, assignment."""
+    """One lead arrives: the intake flow — receipt, de-duplication, triage, assignment.
+    Prints the lead's id."""
     lead = read_lead(file)
     with transaction(_engine()) as session:
         intake.check_references(session, [intake.Arrival(lead, str(file))])
@@ -148,9 +152,9 @@ def lead_submit(file: Path, as_json: JsonFlag = False) -> None:
 
 @lead_app.command("post")
 def lead_post(file: Path, as_json: JsonFlag = False) -> None:
-    """A lead posted as a `leadflow.lead.received` event to the Prefect server at
-    PREFECT_API_URL, whose `lead-intake` deployment trigger starts the intake run.
-    The receipt (with the reporter) is recorded here first; the event carries no reporter."""
+    """Post a lead as the event `leadflow.lead.received` to the Prefect server at
+    PREFECT_API_URL; its `lead-intake` deployment runs the intake. The receipt, reporter
+    included, is recorded here first; the event carries no reporter."""
     from leadflow import prefect_runs
 
     lead = read_lead(file)
@@ -231,7 +235,7 @@ LeadRef = Annotated[str, typer.Argument(metavar="LEAD_ID", help="Id or external 
 Reason = Annotated[str, typer.Option("--reason", help="Why: kept in the audit trail.")]
 
 
-def _act(lead_ref: str, step: Callable[[Any, handling.Desk, int], Any]) -> dict[str, Any]:
+def _act(lead_ref: str, step: Callable[[Any, Desk, int], Any]) -> dict[str, Any]:
     """One handling step in one transaction, then its notices rendered; what happened."""
     desk = runtime.desk()
     with transaction(_engine()) as session:
@@ -286,8 +290,8 @@ def lead_decide(
         return
     shortfalls: list[RecusalShortfall] = []
 
-    def step(session: Any, desk: handling.Desk, lead_id: int) -> None:
-        shortfall = handling.decide(session, desk, lead_id, mode=mode, by=by, reason=reason)
+    def step(session: Any, desk: Desk, lead_id: int) -> None:
+        shortfall = decide(session, desk, lead_id, mode=mode, by=by, reason=reason)
         if shortfall is not None:
             shortfalls.append(shortfall)
 
@@ -310,10 +314,11 @@ def lead_dispose(
     reason: Reason,
     as_json: JsonFlag = False,
 ) -> None:
-    """处置: one of the four disposal methods (DOMAIN.md §2.4)."""
+    """处置: talk_letter (谈话函询), preliminary_verification (初步核实), hold (暂存待查)
+    or close (予以了结)."""
     _reasoned(reason)
     _emit(
-        _act(lead_ref, lambda s, d, i: handling.dispose(s, d, i, method=method, reason=reason)),
+        _act(lead_ref, lambda s, d, i: dispose(s, d, i, method=method, reason=reason)),
         as_json,
     )
 
@@ -325,19 +330,29 @@ def lead_outcome(
         str, typer.Option("--kind", help="case_filed, first_form, risk_point or false_accusation.")
     ],
     reason: Reason,
-    form: Annotated[int | None, typer.Option("--form", min=1, max=4)] = None,
-    educated: Annotated[int, typer.Option("--educated", min=0)] = 0,
-    accountable: Annotated[int, typer.Option("--accountable", min=0)] = 0,
-    party_sanctions: Annotated[int, typer.Option("--party-sanctions", min=0)] = 0,
-    government_sanctions: Annotated[int, typer.Option("--government-sanctions", min=0)] = 0,
+    form: Annotated[
+        int | None, typer.Option("--form", min=1, max=4, help="The form of handling (四种形态).")
+    ] = None,
+    educated: Annotated[
+        int, typer.Option("--educated", min=0, help="People criticised and educated.")
+    ] = 0,
+    accountable: Annotated[
+        int, typer.Option("--accountable", min=0, help="People held accountable (问责).")
+    ] = 0,
+    party_sanctions: Annotated[
+        int, typer.Option("--party-sanctions", min=0, help="Party sanctions (党纪处分).")
+    ] = 0,
+    government_sanctions: Annotated[
+        int, typer.Option("--government-sanctions", min=0, help="Government sanctions (政务处分).")
+    ] = 0,
     as_json: JsonFlag = False,
 ) -> None:
-    """The outcome (DOMAIN.md §2.5) and the people handled, counted on the boards."""
+    """The outcome of a disposed lead, and the people handled, which the boards count."""
     _reasoned(reason)
     _emit(
         _act(
             lead_ref,
-            lambda s, d, i: handling.record_outcome(
+            lambda s, d, i: record_outcome(
                 s,
                 d,
                 i,
@@ -369,7 +384,7 @@ def lead_rectify(
     _emit(
         _act(
             lead_ref,
-            lambda s, d, i: handling.order_rectification(s, d, i, reason=reason, days=days),
+            lambda s, d, i: order_rectification(s, d, i, reason=reason, days=days),
         ),
         as_json,
     )
@@ -380,7 +395,7 @@ def lead_report(lead_ref: LeadRef, reason: Reason, as_json: JsonFlag = False) ->
     """The entity has reported its rectification."""
     _reasoned(reason)
     _emit(
-        _act(lead_ref, lambda s, d, i: handling.report_rectification(s, d, i, reason=reason)),
+        _act(lead_ref, lambda s, d, i: report_rectification(s, d, i, reason=reason)),
         as_json,
     )
 
@@ -395,7 +410,7 @@ def lead_follow_up(
     """回头看: verify the rectification; only a verified one is struck off (销号) and closed."""
     _reasoned(reason)
     _emit(
-        _act(lead_ref, lambda s, d, i: handling.follow_up(s, d, i, passed=passed, reason=reason)),
+        _act(lead_ref, lambda s, d, i: follow_up(s, d, i, passed=passed, reason=reason)),
         as_json,
     )
 
@@ -404,7 +419,7 @@ def lead_follow_up(
 def lead_close(lead_ref: LeadRef, reason: Reason, as_json: JsonFlag = False) -> None:
     """办结 without rectification: 予以了结 at triage, or after an outcome that needs none."""
     _reasoned(reason)
-    _emit(_act(lead_ref, lambda s, d, i: handling.close(s, d, i, reason=reason)), as_json)
+    _emit(_act(lead_ref, lambda s, d, i: close(s, d, i, reason=reason)), as_json)
 
 
 def _day(on: str | None) -> date | None:
@@ -421,7 +436,8 @@ def sweep(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """The daily deadline sweep: the overdue ladder, each step once; unanswered proposals."""
+    """The daily deadline sweep: each overdue rectification up the ladder (reminder, urging,
+    supervision, accountability), each step once; leaders reminded of unanswered proposals."""
     day = _day(on)
     _engine()
     from flows.sweep import deadline_sweep
@@ -441,7 +457,7 @@ def bench(
     as_json: JsonFlag = False,
 ) -> None:
     """Measure LeadFlow's speed on this machine (figures, not pass/fail)."""
-    from leadflow import bench as harness
+    from leadflow.bench import harness
 
     results = harness.run(quick=quick)
     table = Table(title=f"leadflow bench{' --quick' if quick else ''}: this machine")
@@ -514,10 +530,11 @@ def board_show(
 ) -> None:
     """A colour board: each indicator's value, rank and colour; score, rank, last place."""
 
-    from models import boards
+    from models.domain.terms import numeral
+    from models.services import boards
 
     with transaction(_engine()) as session:
-        chosen = policy.in_force(session)
+        chosen = in_force(session)
         if board not in chosen.boards:
             raise BadInput(
                 [Problem("--board", f"'{board}' is not a board ({', '.join(chosen.boards)})")]
@@ -544,7 +561,11 @@ def board_show(
     # Off a terminal Rich assumes 80 columns; a board is wider than that.
     out = err if err.is_terminal else Console(stderr=True, highlight=False, width=240)
     out.print(table)
-    out.print("红: 单项前三名 5分  蓝: 中间 3分  白: 最后 1分  黄: 指定单位（不影响计分）")
+    points, top = chosen.scoring.points, numeral(chosen.scoring.red_max_rank)
+    out.print(
+        f"红: 单项前{top}名 {points['red']}分  蓝: 中间 {points['blue']}分  "
+        f"白: 最后 {points['white']}分  黄: 指定单位（不影响计分）"
+    )
 
 
 def _escalate(kind: str, period: str | None, on: str | None, as_json: bool) -> None:

@@ -5,9 +5,9 @@ Prefect flow run. With ``PREFECT_API_URL`` set, a lead goes through the `lead-in
 deployment, its ``external_id`` the idempotency key, and a worker runs it.
 
 Local runs from the command line turn off the flow-run heartbeat: in Prefect 3.8 a
-synchronous flow joins its heartbeat thread at exit, which costs about a second a run
-(ARCHITECTURE.md); the heartbeat exists to detect crashed runs, and here the command
-itself is the run's lifetime. Deployment runs keep it.
+synchronous flow joins its heartbeat thread at exit, and that thread sleeps in whole
+seconds, so every command would wait on it; the heartbeat exists to detect crashed runs,
+and here the command itself is the run's lifetime. Deployment runs keep it.
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ from typing import Any
 
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-from leadflow import runtime
-from leadflow.settings import get_settings
-from models import intake
-from models.database import transaction
-from models.errors import LeadFlowError
-from models.lead import Lead
-from models.schemas import LeadIn
+from models.config.settings import get_settings
+from models.domain.errors import LeadFlowError
+from models.inputs.schemas import LeadIn
+from models.services import intake, runtime
+from models.store.database import transaction
+from models.store.lead import Lead
 
 INTAKE_DEPLOYMENT = "lead-intake/lead-intake"
 # How long `lead submit` waits for a deployment run before saying it is queued.
@@ -54,8 +53,8 @@ def local() -> Iterator[None]:
     """Local flow runs: no heartbeat (above), one API client for all of them, and no
     traceback on the console (``_NoTracebackOnTheConsole``).
     Prefect makes a new client for each flow run that finds none open, loading the CA
-    bundle into a new TLS context (21 ms here, even for the temporary server's plain
-    HTTP) and opening a new connection; an open one is reused."""
+    bundle into a new TLS context (even for the temporary server's plain HTTP) and
+    opening a new connection; an open one is reused."""
     from prefect.context import SyncClientContext
     from prefect.logging.handlers import PrefectConsoleHandler
 
@@ -87,7 +86,7 @@ def receive_here(lead: LeadIn, source: str) -> tuple[intake.Receipt, dict[str, A
 
     Prefect keeps every run's parameters and every event in its own database and shows
     them in its UI; the reporter's identity belongs only in LeadFlow's record
-    (DOMAIN.md §5). So the receipt — reporter included — is made here first, and Prefect
+    (docs/rules.md §5). So the receipt — reporter included — is made here first, and Prefect
     is handed the lead without the reporter; the flow's own receipt step then finds the
     lead already received.
     """

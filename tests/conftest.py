@@ -24,12 +24,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from leadflow import migrate
-from models import policy
-from models.database import make_engine, transaction
-from models.inputs import read_organisation
-from models.org_loader import load
-from models.tables import metadata
+from models.config.policy import default_policy
+from models.inputs.readers import read_organisation
+from models.services.organisation import load
+from models.services.policy import install
+from models.store import migrate
+from models.store.database import make_engine, transaction
+from models.store.tables import metadata
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -65,7 +66,7 @@ def postgres_url() -> Iterator[str]:
     try:
         yield url
     finally:
-        from models.database import engine_for
+        from models.store.database import engine_for
 
         engine_for.cache_clear()
         with admin.connect() as connection:
@@ -85,7 +86,7 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)
     migrate.upgrade(engine)
     with transaction(engine) as session:
-        policy.install(session, policy.default_policy(), actor="test")
+        install(session, default_policy(), actor="test")
     yield engine
     engine.dispose()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from leadflow import bench as harness
+from leadflow.bench import harness as harness
 from tests.conftest import Cli
 
 

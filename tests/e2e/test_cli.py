@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from models.database import make_engine
+from models.store.database import make_engine
 from tests.conftest import EXAMPLES, Cli, snapshot
 from tests.integration.test_audit_db import TAMPERING, behind_the_guards
 

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from leadflow.synthetic import write_leads
+from leadflow.bench.synthetic import write_leads
 from tests.conftest import EXAMPLES, ROOT, Cli, _cli_env
 from tests.integration.history import write_returns
 

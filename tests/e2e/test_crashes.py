@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from leadflow.synthetic import write_leads
+from leadflow.bench.synthetic import write_leads
 from tests.conftest import EXAMPLES, Cli
 from tests.e2e.test_escalation_cli import setup
 from tests.e2e.test_import_crash import _count

@@ -1,4 +1,4 @@
-"""The boards and escalations through the command line (seed 002, the 多色榜), on the
+"""The boards and escalations through the command line (Kunming's 多色榜), on the
 embedded default, with the flow's artifacts on a real Prefect server.
 """
 

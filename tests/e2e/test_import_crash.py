@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from leadflow.synthetic import write_leads
+from leadflow.bench.synthetic import write_leads
 from tests.conftest import EXAMPLES, Cli
 
 COUNT = 20_000

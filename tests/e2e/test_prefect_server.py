@@ -41,7 +41,7 @@ def test_prefect_yaml_declares_the_deployments() -> None:
         "monthly-escalation",
         "quarterly-escalation",
     } <= set(deployments)
-    # DOMAIN.md §3: the 1st of each month; the 1st of January, April, July and October.
+    # docs/rules.md §3: the 1st of each month; the 1st of January, April, July and October.
     [monthly] = deployments["monthly-escalation"]["schedules"]
     [quarterly] = deployments["quarterly-escalation"]["schedules"]
     assert monthly["cron"].split()[2:] == ["1", "*", "*"]
@@ -252,7 +252,8 @@ def test_local_flow_runs_share_one_api_client(
     from prefect.client.orchestration import SyncPrefectClient
 
     from flows.intake import lead_intake
-    from leadflow import bench, prefect_runs
+    from leadflow import prefect_runs
+    from leadflow.bench import harness
 
     made: list[object] = []
     construct = SyncPrefectClient.__init__
@@ -264,10 +265,10 @@ def test_local_flow_runs_share_one_api_client(
     monkeypatch.setattr(SyncPrefectClient, "__init__", counted)
     with (
         temporary_settings(updates={PREFECT_API_URL: prefect_api}),
-        bench.scratch(),
+        harness.scratch(),
         prefect_runs.local(),
     ):
         for n in range(3):
-            result = lead_intake(lead=bench._lead(n), source="test")
+            result = lead_intake(lead=harness._lead(n), source="test")
             assert result["state"] == "in_handling" and Path(result["notices"][0]).is_file()
     assert len(made) == 1

@@ -1,7 +1,9 @@
-"""The seed stories, end to end through the command line, each naming its seed file.
+"""The seed stories, end to end through the command line.
 
-Each runs on the embedded default (SQLite) with a fixed "today" (LEADFLOW_TODAY), so
-deadlines and the overdue ladder fall on known days.
+Each story's passages are in tests/e2e/seed_stories/ (the few sentences of the article a
+test relies on); each test checks that its example lead tells what the passages tell, then
+runs the lead through. Each runs on the embedded default (SQLite) with a fixed "today"
+(LEADFLOW_TODAY), so deadlines and the overdue ladder fall on known days.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from models.policy import default_policy
-from models.workdays import WorkCalendar
+from models.config.policy import default_policy
+from models.domain.workdays import WorkCalendar
 from tests.conftest import EXAMPLES, Cli
 
-SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
+STORIES = Path(__file__).resolve().parent / "seed_stories"
 LEADS = {
     json.loads(line)["external_id"]: json.loads(line)
     for line in (EXAMPLES / "leads.jsonl").read_text(encoding="utf-8").splitlines()
@@ -36,6 +38,14 @@ def office(sqlite_cli: Cli, tmp_path: Path) -> Cli:
     sqlite_cli("init", check=0)
     sqlite_cli("org", "load", EXAMPLES / "kunming.yaml", check=0)
     return sqlite_cli
+
+
+def story(name: str, *facts: str) -> str:
+    """The passages of seed story ``name``, which must tell each of ``facts``."""
+    text = (STORIES / f"{name}.txt").read_text(encoding="utf-8")
+    missing = [fact for fact in facts if fact not in text]
+    assert not missing, f"seed_stories/{name}.txt does not tell {missing}"
+    return text
 
 
 def submit(cli: Cli, tmp_path: Path, external_id: str) -> dict:
@@ -72,9 +82,11 @@ def assert_no_reporter_anywhere(output: Path) -> None:
 
 
 def test_seed_000_window_staff_gaming_after_zero_reports(office: Cli, tmp_path: Path) -> None:
-    """000_9cc71036ccac43be.txt: a unit group's inspection of 金碧街道 → first form → rectification
-    → follow-up → struck off."""
-    assert (SEEDS / "000_9cc71036ccac43be.txt").is_file()
+    """000_unit_group_supervision.txt: a unit group's inspection of 金碧街道 → first form →
+    rectification → follow-up → struck off."""
+    found = "两名窗口工作人员上班时间在电脑上玩游戏"
+    story("000_unit_group_supervision", "西山区金碧街道", "零报告", found, "立即整改", "销号")
+    assert found in LEADS["KM-2026-000101"]["summary"]
     lead = submit(office, tmp_path, "KM-2026-000101")
     lead_id = lead["lead_id"]
     assert lead["state"] == "in_handling" and lead["proposed_mode"] == "own"  # no flags: 自办
@@ -123,10 +135,12 @@ def test_seed_000_window_staff_gaming_after_zero_reports(office: Cli, tmp_path: 
 
 
 def test_seed_001_market_rent_fraud_joint_handling(office: Cli, tmp_path: Path) -> None:
-    """001_001fa9b03d89874b.txt: merchants report rent fraud at the market service centre;
+    """001_market_rent_fraud.txt: merchants report rent fraud at the market service centre;
     complex and large → joint handling proposed → the leader decides → a team drawn under
     recusal → verification → a case filed."""
-    assert (SEEDS / "001_001fa9b03d89874b.txt").is_file()
+    facts = ("市场服务中心职工刘某", "涉及商户多、金额大", "利用职务便利")
+    story("001_market_rent_fraud", *facts, "联合执纪审查", "短短三天")
+    assert all(fact in LEADS["KM-2026-000102"]["summary"] for fact in facts)
     lead = submit(office, tmp_path, "KM-2026-000102")
     lead_id = lead["lead_id"]
     assert (lead["state"], lead["proposed_mode"], lead["notices"]) == ("triaged", "joint", [])
@@ -183,8 +197,12 @@ def test_seed_001_market_rent_fraud_joint_handling(office: Cli, tmp_path: Path) 
 
 
 def test_seed_000_stalled_demolition_overdue_ladder(office: Cli, tmp_path: Path) -> None:
-    """000_9cc71036ccac43be.txt: a 16-mu warehouse demolition stalls; a county-level subject
-    → city jurisdiction → overdue rectification → supervision → accountability proposal."""
+    """000_unit_group_supervision.txt: a 16-mu warehouse demolition stalls; a county-level
+    subject → city jurisdiction → overdue rectification → supervision → accountability
+    proposal."""
+    facts = ("一宗占地16亩的仓库拆除工作推而不动", "村看乡、乡看县")
+    story("000_unit_group_supervision", *facts, "富民县", "县级党委", "约谈分管副县长")
+    assert all(fact in LEADS["KM-2026-000103"]["summary"] for fact in facts)
     lead = submit(office, tmp_path, "KM-2026-000103")
     lead_id = lead["lead_id"]
     assert lead["state"] == "triaged" and lead["proposed_mode"] == "cross"  # local recusal
@@ -247,9 +265,11 @@ def test_seed_000_stalled_demolition_overdue_ladder(office: Cli, tmp_path: Path)
 
 
 def test_seed_004_malicious_report_name_cleared(office: Cli, tmp_path: Path) -> None:
-    """004_209fa3955b68f71c.txt: verification shows the report against window staff was
+    """004_false_report.txt: verification shows the report against window staff was
     false → the subject's name is cleared and the reporter criticised."""
-    assert (SEEDS / "004_209fa3955b68f71c.txt").is_file()
+    told = ("无中生有", "书面检讨", "还被举报者清白", "批评教育")
+    story("004_false_report", "窗口人员被多次举报", "服务态度恶劣", *told)
+    assert "服务态度恶劣" in LEADS["KM-2026-000104"]["summary"]
     lead = submit(office, tmp_path, "KM-2026-000104")
     lead_id = lead["lead_id"]
     assert lead["state"] == "in_handling"

@@ -11,23 +11,26 @@ import time
 from datetime import date
 from pathlib import Path
 
-from models import escalation_run, handling
-from models.database import make_engine, transaction
-from models.errors import LeadFlowError
-from models.policy import in_force
+from models.domain.errors import LeadFlowError
+from models.services import escalations
+from models.services.desk import Desk
+from models.services.disposal import dispose, record_outcome
+from models.services.policy import in_force
+from models.services.rectification import order_rectification
+from models.store.database import make_engine, transaction
 
 
 def main() -> None:
     url, output, name, start_at, *ids = sys.argv[1:]
     engine = make_engine(url)
     with transaction(engine) as session:
-        desk = handling.Desk(name, date(2026, 11, 22), in_force(session), Path(output))
+        desk = Desk(name, date(2026, 11, 22), in_force(session), Path(output))
     steps = [
-        lambda s, i: handling.dispose(s, desk, i, method="talk_letter", reason=f"{name}处置"),
-        lambda s, i: handling.record_outcome(
+        lambda s, i: dispose(s, desk, i, method="talk_letter", reason=f"{name}处置"),
+        lambda s, i: record_outcome(
             s, desk, i, kind="first_form", form=1, educated=1, reason=f"{name}结果"
         ),
-        lambda s, i: handling.order_rectification(s, desk, i, reason=f"{name}整改"),
+        lambda s, i: order_rectification(s, desk, i, reason=f"{name}整改"),
     ]
     done = {"moved": 0, "refused": 0, "escalations": []}
     while time.time() < float(start_at):
@@ -40,7 +43,7 @@ def main() -> None:
                 done["moved"] += 1
             except LeadFlowError:  # the other worker took this step first
                 done["refused"] += 1
-    for run, period in ((escalation_run.monthly, "2026-09"), (escalation_run.quarterly, "2026-Q3")):
+    for run, period in ((escalations.monthly, "2026-09"), (escalations.quarterly, "2026-Q3")):
         with transaction(engine) as session:
             report = run(session, desk, period)
             done["escalations"].append([period, len(report.issued), len(report.already_issued)])

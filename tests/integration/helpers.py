@@ -6,11 +6,12 @@ from collections import deque
 
 from sqlalchemy import Engine
 
-from models import intake
-from models.database import transaction
-from models.inputs import read_jsonl
-from models.lifecycle import INITIAL, MOVES, State, perform
-from models.schemas import LeadIn
+from models.domain.lifecycle import INITIAL, MOVES, State
+from models.inputs.readers import read_jsonl
+from models.inputs.schemas import LeadIn
+from models.services import intake
+from models.services.door import perform
+from models.store.database import transaction
 from tests.conftest import EXAMPLES
 
 

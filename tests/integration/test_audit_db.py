@@ -12,7 +12,7 @@ import sqlalchemy.exc
 from sqlalchemy import Connection, Engine
 
 from models.audit import verify
-from models.database import make_engine
+from models.store.database import make_engine
 from tests.integration.helpers import example_leads, receive, walk
 
 
@@ -114,7 +114,7 @@ def test_a_rolled_back_savepoint_leaves_no_gap_in_the_chain(org_engine: Engine) 
     from sqlalchemy import select
 
     from models.audit import AuditEvent, EventDraft, record
-    from models.database import transaction
+    from models.store.database import transaction
 
     with transaction(org_engine) as session:
         record(session, EventDraft(actor="t", action="test.kept", reason="before"))
@@ -152,7 +152,7 @@ def _rehashed(connection: Connection, seq: int, reason: str) -> None:
 
 def _watch_halves(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """Each second half verification started (None: the chain was walked once)."""
-    from models import audit
+    from models.audit import verification as audit
 
     halves: list[object] = []
     second_half = audit._second_half
@@ -171,7 +171,7 @@ def test_a_second_process_walks_half_only_where_it_sees_what_this_one_sees(
     """An SQLite file read by a transaction that has written nothing: yes. A transaction
     that has written (its own events not yet committed) or PostgreSQL: one walk."""
     from models.audit import EventDraft, record
-    from models.database import transaction
+    from models.store.database import transaction
 
     halves = _watch_halves(monkeypatch)
     engine = _filled(org_engine)
@@ -250,7 +250,7 @@ def test_every_character_verifies_as_the_canonical_form_hashed_it(org_engine: En
     every code point in every text column, as JSON escapes or as itself, must come out
     as Python's canonical form had it when the event was appended."""
     from models.audit import EventDraft, append
-    from models.database import transaction
+    from models.store.database import transaction
 
     every = [chr(c) for c in range(1, 0x3000) if not 0xD800 <= c < 0xE000]
     every += ["\u2028\u2029\ufeff\uffff", "😀𝄞\U0010ffff", "中文“引号”\\\"'"]
@@ -288,7 +288,7 @@ def test_a_second_process_that_fails_leaves_its_half_to_this_one(
     import os
     import time
 
-    from models import audit
+    from models.audit import verification as audit
 
     def befall(path: str, after: int, send: Any) -> None:
         if fate == "dies":

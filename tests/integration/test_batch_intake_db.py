@@ -1,4 +1,4 @@
-"""A batch and one lead at a time run the same rules (ARCHITECTURE.md principle 6): the
+"""A batch and one lead at a time run the same rules (docs/architecture.md principle 6): the
 same leads triaged and assigned both ways leave the same rows, the same notices and the
 same audit events, lead by lead; and the set-based door refuses as the single one does."""
 
@@ -13,19 +13,23 @@ import pytest
 import yaml
 from sqlalchemy import Engine, event, select, update
 
-from leadflow.synthetic import write_leads
-from models import documents, handling, intake
+from leadflow.bench.synthetic import write_leads
+from models import documents
 from models.audit import AuditEvent, verify
-from models.database import transaction
-from models.errors import Conflict, RuleRefused
-from models.inputs import read_jsonl
-from models.lead import Assignment, Lead, TriageProposal
-from models.lifecycle import Step, perform, perform_many
-from models.organisation import Unit
-from models.policy import default_policy
-from models.records import Document
-from models.schemas import Flag, LeadIn
-from models.triage import Mode, Proposal, propose
+from models.config.policy import default_policy
+from models.domain.errors import Conflict, RuleRefused
+from models.domain.triage import Mode, Proposal, propose
+from models.inputs.readers import read_jsonl
+from models.inputs.schemas import Flag, LeadIn
+from models.services import intake
+from models.services import triage as triage_service
+from models.services.desk import Desk
+from models.services.door import Step, perform, perform_many
+from models.services.triage import triage, triage_many
+from models.store.database import transaction
+from models.store.lead import Assignment, Lead, TriageProposal
+from models.store.organisation import Unit
+from models.store.records import Document
 from tests.conftest import EXAMPLES, snapshot
 from tests.integration.helpers import example_leads, receive
 
@@ -39,12 +43,12 @@ def _leads(tmp_path: Path, prefix: str) -> list[LeadIn]:
     return [x.item for x in read_jsonl(path, LeadIn)]
 
 
-def _desk(tmp_path: Path) -> handling.Desk:
-    return handling.Desk("测试员", date(2026, 9, 7), default_policy(), tmp_path / "out")
+def _desk(tmp_path: Path) -> Desk:
+    return Desk("测试员", date(2026, 9, 7), default_policy(), tmp_path / "out")
 
 
 def _import(
-    engine: Engine, desk: handling.Desk, leads: list[LeadIn], *, read_back: bool = False
+    engine: Engine, desk: Desk, leads: list[LeadIn], *, read_back: bool = False
 ) -> list[int]:
     """One batch, as `lead import` runs it: registered, then triaged together, from what
     registering wrote — or, with ``read_back``, from the leads read back."""
@@ -52,10 +56,10 @@ def _import(
         result = intake.register(session, [intake.Arrival(x, "t") for x in leads], actor="t")
         ids = [r.lead_id for r in result.receipts]
         if not read_back:
-            handling.triage_many(session, desk, ids, registered=result.registered)
+            triage_many(session, desk, ids, registered=result.registered)
     if read_back:  # a transaction of its own: nothing is known of the leads but their ids
         with transaction(engine) as session:
-            handling.triage_many(session, desk, ids)
+            triage_many(session, desk, ids)
     return ids
 
 
@@ -131,7 +135,7 @@ def test_a_batch_and_one_at_a_time_leave_the_same_record(
     for lead in _leads(tmp_path, "ONE"):
         lead_id = receive(org_engine, lead)
         with transaction(org_engine) as session:
-            handling.triage(session, desk, lead_id)
+            triage(session, desk, lead_id)
 
     batch, single = _as_seen(org_engine, "BAT"), _as_seen(org_engine, "ONE")
     assert len(batch) == 120 and batch == single
@@ -156,7 +160,7 @@ def test_a_batch_triaged_twice_changes_nothing_the_second_time(
     ids = _import(org_engine, desk, _leads(tmp_path, "TWI")[:30])
     before = snapshot(org_engine)
     with transaction(org_engine) as session:
-        handling.triage_many(session, desk, ids + ids[:3])
+        triage_many(session, desk, ids + ids[:3])
     assert snapshot(org_engine) == before
 
 
@@ -298,11 +302,11 @@ def test_a_shortfall_at_triage_is_recorded_after_its_lead_s_triage(
         proposal = propose(org, **facts)
         return Proposal(proposal.level, proposal.jurisdiction_unit, Mode.own, ())
 
-    monkeypatch.setattr(handling, "propose", own)
+    monkeypatch.setattr(triage_service, "propose", own)
     with transaction(org_engine) as session:
         result = intake.register(session, [intake.Arrival(lead, "t")], actor="t")
         (lead_id,) = result.registered
-        handling.triage_many(session, _desk(tmp_path), [lead_id], registered=result.registered)
+        triage_many(session, _desk(tmp_path), [lead_id], registered=result.registered)
     with transaction(org_engine) as session:
         actions = session.scalars(
             select(AuditEvent.action).where(AuditEvent.lead_id == lead_id).order_by(AuditEvent.seq)
@@ -311,3 +315,12 @@ def test_a_shortfall_at_triage_is_recorded_after_its_lead_s_triage(
         proposed = session.get_one(TriageProposal, lead_id).proposed_mode
     assert actions == ["lead.receive", "lead.triage", "lead.recusal_shortfall"]
     assert (state, proposed) == ("triaged", "escalated")
+
+
+def test_a_triaged_lead_is_its_facts_then_where_triage_placed_it() -> None:
+    """Assignment reads a row of the facts' columns, level and jurisdiction by position."""
+    from models.services.assignment import FACT_COLUMNS, Triaged
+    from models.store.lead import LeadFacts
+
+    assert Triaged._fields == (*LeadFacts._fields, "level", "jurisdiction")
+    assert [c.key for c in FACT_COLUMNS] == list(LeadFacts._fields)

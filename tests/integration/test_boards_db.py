@@ -8,22 +8,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from models import boards, documents, escalation_run, handling, returns
-from models.database import transaction
-from models.errors import BadInput, RuleRefused
-from models.indicators import (
-    SHANGHAI,
-    board_values,
-    board_values_many,
-    data_checks,
-    previous_month,
-)
-from models.inputs import read_returns
-from models.lead import Lead
-from models.organisation import Entity, Unit, UnitKind
-from models.policy import in_force
-from models.records import Document
-from models.scoring import months_of
+from models import documents
+from models.domain.board import Board
+from models.domain.errors import BadInput, RuleRefused
+from models.domain.scoring import months_of
+from models.domain.units import UnitKind
+from models.inputs.readers import read_returns
+from models.services import escalations, returns
+from models.services.boards import load
+from models.services.desk import Desk
+from models.services.policy import in_force
+from models.store.database import transaction
+from models.store.indicators import board_values, board_values_many, data_checks
+from models.store.lead import Lead
+from models.store.organisation import Entity, Unit
+from models.store.periods import SHANGHAI, previous_month
+from models.store.records import Document
 from tests.integration.helpers import example_leads, receive, walk
 from tests.integration.history import INTERVIEWS, LAGGARDS, WORK_WARNINGS, write_returns
 
@@ -31,9 +31,9 @@ TODAY = date(2026, 11, 22)
 YTD = "2026-01..2026-09"
 
 
-def desk(engine: Engine, tmp_path: Path) -> handling.Desk:
+def desk(engine: Engine, tmp_path: Path) -> Desk:
     with transaction(engine) as session:
-        return handling.Desk("督查员", TODAY, in_force(session), tmp_path / "out")
+        return Desk("督查员", TODAY, in_force(session), tmp_path / "out")
 
 
 def load_returns(engine: Engine, path: Path) -> None:
@@ -41,9 +41,9 @@ def load_returns(engine: Engine, path: Path) -> None:
         returns.import_returns(session, read_returns(path), source=str(path), actor="test")
 
 
-def board(engine: Engine, period: str, name: str) -> boards.Board:
+def board(engine: Engine, period: str, name: str) -> Board:
     with transaction(engine) as session:
-        return boards.load(session, in_force(session), period=period, name=name)
+        return load(session, in_force(session), period=period, name=name)
 
 
 def credited(engine: Engine, lead_id: int) -> str:
@@ -143,7 +143,7 @@ def test_six_months_of_history_issue_exactly_the_expected_notices_once(
     first: dict[str, list[int]] = {}
     for month, expected in WORK_WARNINGS.items():
         with transaction(org_engine) as session:
-            report = escalation_run.monthly(session, d, month)
+            report = escalations.monthly(session, d, month)
         assert issued(org_engine, report.issued) == {("work_warning", u) for u in expected}, month
         with transaction(org_engine) as session:
             kinds = session.scalars(select(Document.kind).where(Document.id.in_(report.issued)))
@@ -154,7 +154,7 @@ def test_six_months_of_history_issue_exactly_the_expected_notices_once(
         first[month] = report.issued
     for quarter, expected in INTERVIEWS.items():
         with transaction(org_engine) as session:
-            report = escalation_run.quarterly(session, d, quarter)
+            report = escalations.quarterly(session, d, quarter)
         assert issued(org_engine, report.issued) == {("interview_notice", u) for u in expected}
         with transaction(org_engine) as session:
             kinds = sorted(
@@ -168,7 +168,7 @@ def test_six_months_of_history_issue_exactly_the_expected_notices_once(
     with transaction(org_engine) as session:
         before = session.scalar(select(func.count()).select_from(Document))
     for period, ids in first.items():
-        step = escalation_run.quarterly if "Q" in period else escalation_run.monthly
+        step = escalations.quarterly if "Q" in period else escalations.monthly
         with transaction(org_engine) as session:
             again = step(session, d, period)
         assert again.issued == [] and sorted(again.already_issued) == sorted(ids), period
@@ -188,7 +188,7 @@ def test_six_months_of_history_issue_exactly_the_expected_notices_once(
     )
     load_returns(org_engine, tmp_path / "late.csv")
     with transaction(org_engine) as session:
-        again = escalation_run.monthly(session, d, "2026-09")
+        again = escalations.monthly(session, d, "2026-09")
     assert again.issued == []
     assert again.data_changed == [
         {
@@ -208,11 +208,11 @@ def test_documents_of_a_run_render_and_a_run_refuses_an_open_period(
     load_returns(org_engine, write_returns(tmp_path / "r.csv", ["2026-04", "2026-05"]))
     d = desk(org_engine, tmp_path)
     with transaction(org_engine) as session:
-        report = escalation_run.monthly(session, d, "2026-05")
+        report = escalations.monthly(session, d, "2026-05")
     rendered = documents.render_each(org_engine, report.issued, output_dir=d.output_dir, actor="t")
     assert [doc.status for doc in rendered] == ["issued", "issued"]
     assert all(Path(doc.path).read_bytes().startswith(b"%PDF") for doc in rendered)
     with pytest.raises(RuleRefused, match="has not ended"), transaction(org_engine) as session:
-        escalation_run.monthly(session, d, "2026-11")
+        escalations.monthly(session, d, "2026-11")
     with pytest.raises(BadInput, match="not a quarter"), transaction(org_engine) as session:
-        escalation_run.quarterly(session, d, "2026-09")
+        escalations.quarterly(session, d, "2026-09")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from models import database
-from models.database import checkpointing, insert_rows, make_engine, select_in, transaction
-from models.organisation import Zone
+from models.store import database
+from models.store.database import checkpointing, insert_rows, make_engine, select_in, transaction
+from models.store.organisation import Zone
 
 
 def _rows_in_file_alone(database: Path, copy: Path) -> int:

@@ -1,4 +1,4 @@
-"""Documents (DOMAIN.md §4) rendered for real and read back with poppler's tools: every
+"""Documents (docs/rules.md §4) rendered for real and read back with poppler's tools: every
 kind in the official layout with its fonts embedded; hostile lead text stays text;
 numbers stay gapless under concurrency and failure."""
 
@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from models import documents, handling
-from models.database import transaction
+from models import documents
 from models.documents import TITLES, NoticeContent, Table
-from models.lead import Lead
-from models.policy import in_force
-from models.records import Document
+from models.services.desk import notice_facts
+from models.services.policy import in_force
+from models.store.database import transaction
+from models.store.lead import Lead
+from models.store.records import Document
 from tests.conftest import ROOT
 from tests.integration.helpers import example_leads, receive
 
@@ -117,7 +118,7 @@ def test_hostile_lead_text_is_printed_as_text_and_nothing_is_fetched(
     lead = lead.model_copy(update={"external_id": "T-HOSTILE", "summary": HOSTILE})
     lead_id = receive(org_engine, lead)
     with transaction(org_engine) as session:  # the notice carries the lead's summary
-        facts = handling._facts(session, session.get(Lead, lead_id))
+        facts = notice_facts(session, session.get(Lead, lead_id))
     doc = issue_and_render(
         org_engine,
         tmp_path,
@@ -187,7 +188,7 @@ def test_a_render_that_fails_leaves_its_number_void_with_the_reason(
 
 
 def test_rendering_is_deterministic_so_checksums_can_be_verified(tmp_path: Path) -> None:
-    from models.render import render_pdf
+    from models.documents.rendering import render_pdf
 
     context = {
         "title": TITLES["work_warning"],
@@ -203,13 +204,13 @@ def test_rendering_is_deterministic_so_checksums_can_be_verified(tmp_path: Path)
 def test_stylesheets_parsed_once_render_as_if_linked() -> None:
     """Each template's stylesheets are parsed once and handed to WeasyPrint: the PDF is the
     same, byte for byte, as the one WeasyPrint makes from the HTML linking them itself."""
-    from models import render
+    from models.documents import rendering
 
-    templates = sorted(p.name for p in render.TEMPLATES.glob("*.html.j2"))
+    templates = sorted(p.name for p in rendering.TEMPLATES.glob("*.html.j2"))
     for template in templates:
-        for name in render.stylesheets_of(template):
-            assert (render.TEMPLATES / name).is_file(), (template, name)
-        source = (render.TEMPLATES / template).read_text(encoding="utf-8")
+        for name in rendering.stylesheets_of(template):
+            assert (rendering.TEMPLATES / name).is_file(), (template, name)
+        source = (rendering.TEMPLATES / template).read_text(encoding="utf-8")
         for tag in ("<link", "<style"):  # a sheet in the HTML would be parsed anew each time
             assert tag not in source, f"{template} has a {tag}> of its own"
     context = {
@@ -219,20 +220,22 @@ def test_stylesheets_parsed_once_render_as_if_linked() -> None:
         "date": "2026年10月9日",
         **NoticeContent(addressee="某单位", paragraphs=["请办理。"]).model_dump(),
     }
-    html = render.render_html("notice.html.j2", context)
-    links = "".join(f'<link rel="stylesheet" href="{name}">' for name in render.DEFAULT_STYLESHEETS)
+    html = rendering.render_html("notice.html.j2", context)
+    links = "".join(
+        f'<link rel="stylesheet" href="{name}">' for name in rendering.DEFAULT_STYLESHEETS
+    )
     linked = html.replace("</head>", f"{links}</head>", 1)
     assert linked != html
-    document = render.weasyprint().HTML(
+    document = rendering.weasyprint().HTML(
         string=linked,
-        base_url=str(render.TEMPLATES),
-        url_fetcher=render.assets_only_fetcher_class()(),
+        base_url=str(rendering.TEMPLATES),
+        url_fetcher=rendering.assets_only_fetcher_class()(),
     )
-    expected = document.write_pdf(font_config=render.fonts(), uncompressed_pdf=False)
-    assert render.render_pdf("notice.html.j2", context) == expected
+    expected = document.write_pdf(font_config=rendering.fonts(), uncompressed_pdf=False)
+    assert rendering.render_pdf("notice.html.j2", context) == expected
     unstyled = document.__class__(
         string=html,
-        base_url=str(render.TEMPLATES),
-        url_fetcher=render.assets_only_fetcher_class()(),
-    ).write_pdf(font_config=render.fonts(), uncompressed_pdf=False)
+        base_url=str(rendering.TEMPLATES),
+        url_fetcher=rendering.assets_only_fetcher_class()(),
+    ).write_pdf(font_config=rendering.fonts(), uncompressed_pdf=False)
     assert unstyled != expected  # the stylesheet does change the document

@@ -1,4 +1,4 @@
-"""The boards' aggregation against a plain reading of DOMAIN.md §3, lead by lead.
+"""The boards' aggregation against a plain reading of docs/rules.md §3, lead by lead.
 
 A small synthetic year (the benchmark's generator, on SQLite) with the cases the
 aggregation treats apart: leads not yet assigned (credited to the unit with
@@ -17,19 +17,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, text
 
-from leadflow import migrate, national
-from models.database import _second_reader, make_engine, read_all, transaction
-from models.indicators import (
-    DERIVED,
-    OUTCOME_COUNTS,
-    SHANGHAI,
-    board_values,
-    board_values_many,
-)
-from models.lead import Disposal, Lead, Outcome
-from models.organisation import Entity, Unit, UnitKind
-from models.records import MonthlyReturn
-from models.scoring import months_of
+from leadflow.bench import national
+from models.domain.scoring import months_of
+from models.domain.units import UnitKind
+from models.store import migrate
+from models.store.database import _second_reader, make_engine, read_all, transaction
+from models.store.indicator_sources import DERIVED, OUTCOME_COUNTS
+from models.store.indicators import board_values, board_values_many
+from models.store.lead import Disposal, Lead, Outcome
+from models.store.organisation import Entity, Unit
+from models.store.periods import SHANGHAI
+from models.store.records import MonthlyReturn
 
 UNITS = 40
 INDICATORS = [*DERIVED, "direct_investigations", "public_exposures"]

@@ -1,25 +1,74 @@
-"""The lifecycle's one door on a real database: every move, refusals, concurrent writers."""
+"""The lifecycle's one door on a real database: every move, its guards, refusals,
+concurrent writers, and the state read back as the lifecycle's own type."""
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, event, func, select
 
 from models.audit import AuditEvent, verify
-from models.database import transaction
-from models.errors import Conflict, RuleRefused
-from models.lead import Lead
-from models.lifecycle import MOVES, State, perform
+from models.domain.errors import Conflict, RuleRefused
+from models.domain.lifecycle import MOVES, MOVES_BY_NAME, State
+from models.services.door import Step, perform, perform_many
+from models.store.base import utcnow
+from models.store.database import transaction
+from models.store.lead import Disposal, Lead, Outcome, Rectification
 from tests.conftest import snapshot
 from tests.integration.helpers import example_leads, path_to, receive, walk
+
+
+def handled(engine: Engine, lead_id: int) -> None:
+    """The records every guarded move reads, as the services leave them: a disposal, an
+    outcome and a rectification verified by its follow-up check."""
+    with transaction(engine) as session:
+        lead = session.get_one(Lead, lead_id)
+        now = utcnow()
+        session.add_all(
+            [
+                Disposal(
+                    lead_id=lead_id,
+                    method="preliminary_verification",
+                    decided_at=now,
+                    decided_by="t",
+                ),
+                Outcome(lead_id=lead_id, kind="first_form", form=1, decided_at=now),
+                Rectification(
+                    lead_id=lead_id,
+                    entity_id=lead.entity_id,
+                    deadline=date(2026, 7, 1),
+                    reported_at=now,
+                    verified_at=now,
+                    struck_off_at=now,
+                ),
+            ]
+        )
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL the engine runs inside the block."""
+    seen: list[str] = []
+
+    def note(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
 
 
 @pytest.mark.parametrize("move", MOVES, ids=lambda m: m.name)
 def test_each_move_changes_state_and_appends_its_event(org_engine: Engine, move) -> None:
     lead_id = receive(org_engine, example_leads()[0])
+    handled(org_engine, lead_id)
     walk(org_engine, lead_id, path_to(move.source))
     with transaction(org_engine) as session:
         before = session.get(Lead, lead_id)
@@ -55,6 +104,7 @@ def test_moves_not_in_the_table_are_refused_and_change_nothing(
     org_engine: Engine, state: State
 ) -> None:
     lead_id = receive(org_engine, example_leads()[0])
+    handled(org_engine, lead_id)
     walk(org_engine, lead_id, path_to(state))
     before = snapshot(org_engine)
     refused = [m for m in MOVES if m.source != state]
@@ -62,6 +112,74 @@ def test_moves_not_in_the_table_are_refused_and_change_nothing(
         with pytest.raises(RuleRefused, match="lifecycle"), transaction(org_engine) as session:
             perform(session, lead_id=lead_id, move=move.name, actor="t", reason="t")
     assert snapshot(org_engine) == before
+
+
+# What each guarded move needs, and what it says without it.
+GUARDED = {
+    "order_rectification": (Outcome, "rectification", "record the outcome before ordering"),
+    "close_disposed": (Outcome, "closure", "closed with its outcome recorded first"),
+    "strike_off": (Rectification, "rectification", "only after a follow-up check verifies"),
+    "close_escalated": (Rectification, "rectification", "only after a follow-up check verifies"),
+}
+
+
+def test_the_guarded_moves_are_those_of_the_lifecycle() -> None:
+    assert GUARDED.keys() == {m.name for m in MOVES if m.guards}
+
+
+@pytest.mark.parametrize("name", list(GUARDED))
+def test_a_guarded_move_without_its_record_is_refused_and_changes_nothing(
+    org_engine: Engine, name: str
+) -> None:
+    record, rule, message = GUARDED[name]
+    lead_id = receive(org_engine, example_leads()[0])
+    handled(org_engine, lead_id)
+    walk(org_engine, lead_id, path_to(MOVES_BY_NAME[name].source))
+    with transaction(org_engine) as session:
+        session.execute(delete(record).where(record.lead_id == lead_id))
+    before = snapshot(org_engine)
+    with pytest.raises(RuleRefused, match=message) as refused, transaction(org_engine) as s:
+        perform(s, lead_id=lead_id, move=name, actor="t", reason="t")
+    assert refused.value.rule == rule
+    assert snapshot(org_engine) == before
+
+
+def test_an_unguarded_batch_reads_no_record_and_a_guarded_one_reads_each_once(
+    org_engine: Engine,
+) -> None:
+    """Triage and assignment run for every lead of an import: they read nothing but the
+    leads; a batch of guarded moves reads each record once, however many leads it moves."""
+    ids = [receive(org_engine, lead) for lead in example_leads()[:3]]
+
+    def reads(seen: list[str]) -> dict[str, int]:
+        tables = ("disposals", "outcomes", "rectifications")
+        return {t: sum(f"FROM {t}" in sql for sql in seen) for t in tables}
+
+    with statements(org_engine) as seen, transaction(org_engine) as session:
+        steps = [Step(i, m, "t") for i in ids for m in ("triage", "assign", "dispose")]
+        perform_many(session, steps, actor="t")
+    assert reads(seen) == {"disposals": 0, "outcomes": 0, "rectifications": 0}
+    for lead_id in ids:
+        handled(org_engine, lead_id)
+    with statements(org_engine) as seen, transaction(org_engine) as session:
+        perform_many(session, [Step(i, "close_disposed", "t") for i in ids], actor="t")
+    assert reads(seen) == {"disposals": 1, "outcomes": 1, "rectifications": 0}
+    with transaction(org_engine) as session:
+        closed = session.scalars(select(Lead.state).where(Lead.id.in_(ids))).all()
+    assert closed == [State.closed] * 3
+
+
+def test_the_state_is_read_back_as_the_lifecycles_state(org_engine: Engine) -> None:
+    """Written as a plain value by the bulk statements, read back as a :class:`State`."""
+    lead_id = receive(org_engine, example_leads()[0])
+    walk(org_engine, lead_id, ["triage"])
+    with transaction(org_engine) as session:
+        lead = session.get_one(Lead, lead_id)
+        by_state = session.scalar(select(Lead.id).where(Lead.state == State.triaged))
+    assert type(lead.state) is State and lead.state is State.triaged and by_state == lead_id
+    with org_engine.connect() as connection:
+        stored = connection.exec_driver_sql(f"SELECT state FROM leads WHERE id = {lead_id}")
+        assert stored.scalar() == "triaged"
 
 
 def test_a_stale_version_is_a_conflict(org_engine: Engine) -> None:

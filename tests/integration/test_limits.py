@@ -14,12 +14,14 @@ from typing import Any
 
 import pytest
 
-from leadflow import migrate, national
-from models import boards, policy
-from models.database import make_engine, transaction
-from models.errors import BadInput
-from models.inputs import read_jsonl, read_lead, read_organisation
-from models.schemas import LeadIn
+from leadflow.bench import national
+from models.config import policy
+from models.domain.errors import BadInput
+from models.inputs.readers import read_jsonl, read_lead, read_organisation
+from models.inputs.schemas import LeadIn
+from models.services import boards
+from models.store import migrate
+from models.store.database import make_engine, transaction
 from tests.conftest import EXAMPLES
 
 MB = 1024 * 1024

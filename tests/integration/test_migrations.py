@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
-from leadflow import migrate
-from models.tables import metadata
+from models.store import migrate
+from models.store.tables import metadata
 
 
 def test_migrations_match_the_models(engine: Engine) -> None:

@@ -7,16 +7,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from leadflow import migrate
-from models import intake, orgview, policy
 from models.audit import AuditEvent, EventDraft, lock_chain, record, verify
-from models.database import make_engine, transaction
-from models.errors import BadInput
-from models.inputs import read_organisation
-from models.lead import Lead, Reporter
-from models.org_loader import load
-from models.organisation import Entity, Person, Unit, UnitGroup
-from models.orgview import HeldSnapshot
+from models.config.policy import default_policy
+from models.domain.errors import BadInput
+from models.inputs.readers import read_organisation
+from models.services import intake
+from models.services.organisation import load
+from models.services.policy import install
+from models.store import migrate, orgview
+from models.store.database import make_engine, transaction
+from models.store.lead import Lead, Reporter
+from models.store.organisation import Entity, Person, Unit, UnitGroup
+from models.store.orgview import HeldSnapshot
 from tests.conftest import EXAMPLES, snapshot
 from tests.integration.helpers import example_leads
 
@@ -197,7 +199,7 @@ def test_the_held_organisation_is_read_again_for_a_database_made_anew(tmp_path: 
         engine = make_engine(url)
         migrate.upgrade(engine)
         with transaction(engine) as session:
-            policy.install(session, policy.default_policy(), actor="test")
+            install(session, default_policy(), actor="test")
         assert _load(engine, organisation_file).changed
         with transaction(engine) as session:
             views.append(orgview.held(session))

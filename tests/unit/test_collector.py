@@ -7,7 +7,7 @@ import weakref
 
 import pytest
 
-from models import collector
+from models.store import collector
 
 
 class Node:

@@ -1,18 +1,19 @@
-"""The escalation rules of DOMAIN.md §3 on hand-made boards."""
+"""The escalation rules of docs/rules.md §3 on hand-made boards."""
 
 from __future__ import annotations
 
 import pytest
 
-from models.escalation import (
+from models.config.policy import default_policy
+from models.domain.escalation import (
     Decision,
     last_running,
     monthly_decisions,
     quarterly_decisions,
     value_changes,
 )
-from models.policy import default_policy
-from models.scoring import score_columns
+from models.domain.scoring import score_columns
+from models.domain.terms import numeral
 
 SCORING = default_policy().scoring
 IND = ["leads_received", "leads_closed"]
@@ -92,3 +93,11 @@ def test_value_changes_name_each_changed_value() -> None:
         },
     ]
     assert value_changes(before, before) == []
+
+
+def test_the_bulletin_counts_in_chinese_numerals() -> None:
+    """The policy's red ranks, written out as the bulletin says them (前三名)."""
+    written = {0: "零", 1: "一", 3: "三", 10: "十", 11: "十一", 20: "二十", 35: "三十五"}
+    written[99] = "九十九"
+    assert {n: numeral(n) for n in written} == written
+    assert numeral(100) == "100" and numeral(-1) == "-1"

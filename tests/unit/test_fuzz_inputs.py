@@ -13,8 +13,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.errors import BadInput
-from models.inputs import (
+from models.domain.errors import BadInput
+from models.inputs.readers import (
     Numbered,
     _read_carefully,
     read_jsonl,
@@ -22,7 +22,7 @@ from models.inputs import (
     read_organisation,
     read_returns,
 )
-from models.schemas import LeadIn
+from models.inputs.schemas import LeadIn
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 LEAD = json.loads((EXAMPLES / "lead.json").read_text())

@@ -7,9 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from models.errors import BadInput, Problem
-from models.inputs import check_readable, read_jsonl, read_lead, read_organisation, read_returns
-from models.schemas import LeadIn
+from models.domain.errors import BadInput, Problem
+from models.inputs.readers import (
+    check_readable,
+    read_jsonl,
+    read_lead,
+    read_organisation,
+    read_returns,
+)
+from models.inputs.schemas import LeadIn
+from models.inputs.yaml_files import MAX_YAML_DEPTH
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -161,11 +168,23 @@ def test_yaml_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
     assert "expands to more than" in problem.reason
 
 
-def test_deep_nesting_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("units: " + "[" * 60 + "]" * 60 + "\n", 1),
+        # Past the YAML parser's own limit too: refused all the same, in the same words.
+        ("units: " + "[" * 5000 + "]" * 5000 + "\n", 1),
+        ("units:\n" + "".join("  " * depth + "- \n" for depth in range(1, 3000)), 51),
+    ],
+    ids=["flow", "flow-past-the-parser-limit", "block"],
+)
+def test_deep_nesting_is_refused(tmp_path: Path, text: str, line: int) -> None:
+    """LeadFlow's own words, naming the file and the line, whichever limit is met first."""
     path = tmp_path / "deep.yaml"
-    path.write_text("units: " + "[" * 5000 + "]" * 5000 + "\n")
+    path.write_text(text)
     [problem] = problems_of(read_organisation, path)
-    assert "nested" in problem.reason
+    reason = f"nested deeper than {MAX_YAML_DEPTH} levels"
+    assert (problem.source, problem.reason, problem.line) == (str(path), reason, line)
 
 
 def test_returns_csv(tmp_path: Path) -> None:
@@ -188,13 +207,13 @@ def test_returns_csv(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("field", ["reporter", "reporter_name", "phone"])
 def test_no_document_content_can_carry_a_reporter(field: str) -> None:
-    """Confidentiality by structure (DOMAIN.md §5): the contents documents are built from
+    """Confidentiality by structure (docs/rules.md §5): the contents documents are built from
     have no field for a reporter, and refuse one."""
     from pydantic import ValidationError
 
-    from models.audit_record import AuditRecordContent
-    from models.bulletin import BulletinContent
     from models.documents import NoticeContent
+    from models.documents.audit_record import AuditRecordContent
+    from models.documents.bulletin import BulletinContent
 
     for model in (NoticeContent, BulletinContent, AuditRecordContent):
         assert not any("reporter" in name or "phone" in name for name in model.model_fields)

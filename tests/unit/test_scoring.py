@@ -1,4 +1,4 @@
-"""The colour boards of DOMAIN.md §3 on hand-worked boards, and their properties."""
+"""The colour boards of docs/rules.md §3 on hand-worked boards, and their properties."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.errors import BadInput
-from models.indicators import Bounds
-from models.policy import default_policy
-from models.scoring import months_of, ranks, score_board
+from models.config.policy import default_policy
+from models.domain.errors import BadInput
+from models.domain.scoring import months_of, ranks, score_board
+from models.store.periods import Bounds
 
 SCORING = default_policy().scoring
 IND = ["leads_received", "leads_closed"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from leadflow.settings import get_settings
+from models.config.settings import get_settings
 
 
 def test_settings_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,15 +6,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.inputs import read_organisation
-from models.organisation import UnitKind
-from models.orgview import EntityView, OrgView, PersonView, RelationView, UnitView, from_file
-from models.policy import default_policy
-from models.recusal import RecusalShortfall, Subject, draw_team, plan_units
-from models.triage import Mode, propose
+from models.config.policy import default_policy
+from models.domain.orgview import EntityView, OrgView, PersonView, RelationView, UnitView
+from models.domain.recusal import RecusalShortfall, Subject, draw_team, plan_units
+from models.domain.triage import Mode, propose
+from models.domain.units import UnitKind
+from models.inputs.readers import read_organisation
+from models.services.organisation import view_of
 from tests.conftest import EXAMPLES
 
-KUNMING = from_file(read_organisation(EXAMPLES / "kunming.yaml")[0])
+KUNMING = view_of(read_organisation(EXAMPLES / "kunming.yaml")[0])
 RULES = default_policy().jurisdiction
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from models.policy import CalendarYear
-from models.workdays import WorkCalendar
+from models.domain.policy import CalendarYear
+from models.domain.workdays import WorkCalendar
 
 PLAIN = WorkCalendar({})
 

@@ -1,0 +1,45 @@
+"""Settings from the environment: ``LEADFLOW_DATABASE_URL``, ``LEADFLOW_OUTPUT_DIR``, …"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEADFLOW_", extra="ignore", frozen=True)
+
+    # Relative to the working directory, as docs/commands.md says: the embedded default.
+    database_url: str = "sqlite:///leadflow.db"
+    output_dir: Path = Path("output")
+    # Leads per transaction in `lead import`: large enough to amortise a commit,
+    # small enough that a crash loses little work.
+    import_batch_size: int = 1000
+    # Who the audit trail names for commands run here; the OS user when unset.
+    actor: str | None = None
+    # The commission's "today" (Asia/Shanghai); set it to replay or test a given day.
+    today: date | None = None
+    # How `lead submit` runs the intake flow: "deployment" hands it to the `lead-intake`
+    # deployment of the Prefect server at PREFECT_API_URL (a worker runs it); "local" runs
+    # it in this process (reporting to that server if one is set); "auto" is deployment
+    # when PREFECT_API_URL is set, else local (Prefect's embedded mode).
+    intake_mode: Literal["auto", "local", "deployment"] = "auto"
+
+
+def get_settings() -> Settings:
+    """The settings the environment gives now. Read again only when a ``LEADFLOW_``
+    variable has changed (a test or a command may set one): reading them is not free,
+    and one lead's intake flow asks many times."""
+    return _settings(
+        tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("LEADFLOW_")))
+    )
+
+
+@lru_cache(maxsize=8)
+def _settings(_environment: tuple[tuple[str, str], ...]) -> Settings:
+    return Settings()

@@ -1,0 +1,132 @@
+"""Rendering documents: Jinja templates to PDF through WeasyPrint, safely and reproducibly.
+
+- autoescape for every template (``*.html.j2`` included) and ``StrictUndefined``: lead
+  text is data, never markup, and a missing field is an error, not a blank;
+- a URL fetcher that serves only files under ``templates/``: nothing is fetched from
+  the network or elsewhere on disk, whatever a lead's text says;
+- one ``FontConfiguration`` per process, reused (each new one loads and caches the fonts
+  again), over ``templates/fonts.conf``: the system's fonts plus TeX Live's Fandol faces, for the
+  FangSong body text (FandolFang) that fontconfig would not find on its own;
+- HarfBuzz subsetting (Debian's libharfbuzz-subset0): without it WeasyPrint falls back
+  to fontTools, which is far slower on CJK fonts, and we say so loudly;
+- each template's stylesheets parsed once a process and handed to WeasyPrint, not
+  linked from the HTML, which WeasyPrint would parse anew for every document (the PDF
+  is the same, byte for byte);
+- fixed PDF dates, so the same document renders to the same bytes (checksums verify).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+FONTS_CONF = TEMPLATES / "fonts.conf"
+log = logging.getLogger("leadflow.render")
+
+
+@lru_cache(maxsize=1)
+def weasyprint() -> Any:
+    """WeasyPrint, imported on first use (its import is slow, and commands rendering
+    nothing should not pay for it), with our font configuration unless the user set one."""
+    os.environ.setdefault("FONTCONFIG_FILE", str(FONTS_CONF))
+    import weasyprint as module
+    from weasyprint.text.ffi import harfbuzz_subset
+
+    if not harfbuzz_subset:
+        log.warning(
+            "HarfBuzz subsetting is missing (Debian package libharfbuzz-subset0): WeasyPrint "
+            "falls back to fontTools and a page of Chinese takes seconds, not milliseconds. "
+            "Install it: apt-get install -y libharfbuzz-subset0"
+        )
+    return module
+
+
+@lru_cache(maxsize=1)
+def assets_only_fetcher_class() -> type:
+    """A URL fetcher that serves the project's own template assets and refuses every other URL.
+
+    Built on first use, like WeasyPrint itself.
+    """
+    weasyprint()
+    from weasyprint.urls import URLFetcher, path2url
+
+    class AssetsOnlyFetcher(URLFetcher):
+        def __init__(self, root: Path = TEMPLATES) -> None:
+            super().__init__(allowed_protocols={"file"})
+            self._root = path2url(str(root.resolve()))
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if not url.startswith(self._root) or ".." in url:
+                raise ValueError(f"refused to fetch {url[:120]!r}: only template assets are served")
+            return super().fetch(url, headers)
+
+    return AssetsOnlyFetcher
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,  # every template, whatever its name
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@lru_cache(maxsize=1)
+def fonts() -> Any:
+    weasyprint()
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+# The stylesheets of each template, in cascade order: every document has the layout of
+# notice.css (base.html.j2's); a template with more of its own lists them after it.
+STYLESHEETS: dict[str, tuple[str, ...]] = {
+    "bulletin.html.j2": ("notice.css", "bulletin.css"),
+    "audit_record.html.j2": ("notice.css", "audit_record.css"),
+}
+DEFAULT_STYLESHEETS = ("notice.css",)
+
+
+def stylesheets_of(template: str) -> tuple[str, ...]:
+    return STYLESHEETS.get(template, DEFAULT_STYLESHEETS)
+
+
+@cache
+def stylesheet(name: str) -> Any:
+    """A stylesheet of ``templates/``, parsed once and shared by every document."""
+    return weasyprint().CSS(
+        filename=str(TEMPLATES / name),
+        font_config=fonts(),
+        url_fetcher=assets_only_fetcher_class()(),
+    )
+
+
+def render_html(template: str, context: dict[str, Any]) -> str:
+    return environment().get_template(template).render(**context)
+
+
+def html_to_pdf(html: str, stylesheets: tuple[str, ...] = DEFAULT_STYLESHEETS) -> bytes:
+    document = weasyprint().HTML(
+        string=html, base_url=str(TEMPLATES), url_fetcher=assets_only_fetcher_class()()
+    )
+    pdf = document.write_pdf(
+        stylesheets=[stylesheet(name) for name in stylesheets],
+        font_config=fonts(),
+        uncompressed_pdf=False,
+    )
+    assert pdf is not None
+    return pdf
+
+
+def render_pdf(template: str, context: dict[str, Any]) -> bytes:
+    return html_to_pdf(render_html(template, context), stylesheets_of(template))

@@ -1,0 +1,56 @@
+"""The errors a user can meet. Each maps to one exit status of docs/commands.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where it is and why."""
+
+    source: str
+    reason: str
+    line: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        if self.field:
+            where += f": field '{self.field}'"
+        return f"{where}: {self.reason}"
+
+
+class LeadFlowError(Exception):
+    exit_code = 1
+
+
+class BadInput(LeadFlowError):
+    """Input that cannot be accepted (exit 2). Raised before anything is written."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class RuleRefused(LeadFlowError):
+    """A rule of docs/rules.md refused the action (exit 1). Nothing was changed."""
+
+    exit_code = 1
+
+    def __init__(self, rule: str, message: str) -> None:
+        self.rule = rule
+        super().__init__(f"refused by rule '{rule}': {message}")
+
+
+class Conflict(RuleRefused):
+    """Another writer changed the record first (optimistic version check)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("optimistic_version", message)
+
+
+class NotFound(LeadFlowError):
+    exit_code = 2

@@ -1,0 +1,87 @@
+"""What every input file shares: the limits on its size, how a file that cannot be read
+is worded, and how a validation error becomes problems placed at a line and field.
+
+Nothing here touches the database, and nothing here knows a format: the readers of
+each (:mod:`models.inputs.readers`, :mod:`models.inputs.yaml_files`) build on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from pydantic import ValidationError
+
+from models.domain.errors import BadInput, Problem
+
+# Limits on what one input may hold (README, "Limits").
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_LINE_BYTES = 1024 * 1024
+
+T = TypeVar("T")
+
+# From a field's path (pydantic's ``loc``) to its line in the file, where it can be found.
+LineOf = Callable[[tuple[int | str, ...]], int | None]
+
+
+@dataclass(frozen=True)
+class Numbered(Generic[T]):
+    """An item read from a file, with the line it is on."""
+
+    line: int
+    item: T
+
+
+def unreadable(path: Path, exc: OSError) -> BadInput:
+    """Why ``path`` could not be opened, in the words every input file gets."""
+    reason = {
+        FileNotFoundError: "no such file",
+        IsADirectoryError: "is a directory, not a file",
+        PermissionError: "cannot be read: permission denied",
+    }.get(type(exc), f"cannot be read: {exc.strerror}")
+    return BadInput([Problem(str(path), reason)])
+
+
+def check_readable(path: Path) -> None:
+    """Refuse, before any work starts, a file that cannot be opened (:func:`unreadable`)."""
+    try:
+        path.open("rb").close()
+    except OSError as exc:
+        raise unreadable(path, exc) from None
+
+
+def read_text(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The file's text, which must be UTF-8 and at most ``max_bytes`` long."""
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise BadInput([Problem(name, f"file is {size} bytes; the limit is {max_bytes}")])
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise unreadable(path, exc) from None
+    except UnicodeDecodeError as exc:
+        raise BadInput([Problem(name, f"is not UTF-8 text (byte {exc.start})")]) from None
+
+
+def dotted(loc: tuple[int | str, ...]) -> str:
+    """A field's place as a user writes it: ``units[3].zone``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def validation_problems(
+    source: str, exc: ValidationError, line_of: LineOf | None = None, line: int | None = None
+) -> list[Problem]:
+    """Each error of ``exc`` as a problem at its field, on the line ``line_of`` finds for
+    it (or on ``line``, for a file read line by line)."""
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        where = line_of(loc) if line_of else line
+        problems.append(Problem(source, err["msg"], line=where, field=dotted(loc) or None))
+    return problems

@@ -1,0 +1,111 @@
+"""The desk every use case works at (docs/rules.md §2–§4): who acts, on which day, under
+which policy, and where documents go; with what the use cases share — a lead read under
+the audit chain's lock, a notice issued under the desk's numbering, the facts a notice
+states of its lead, and the coordinating office as the organisation names it. Each use
+case runs in its caller's transaction, so what it writes commits with its audit events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import audit, documents
+from models.domain.errors import RuleRefused
+from models.domain.policy import Policy
+from models.domain.units import UnitKind
+from models.domain.workdays import WorkCalendar
+from models.store.base import utcnow
+from models.store.lead import Lead
+from models.store.organisation import Entity, Unit
+
+
+@dataclass(frozen=True)
+class Desk:
+    """Who acts, on which day, under which policy, and where documents go."""
+
+    actor: str
+    today: date
+    policy: Policy
+    output_dir: Path
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        return WorkCalendar(self.policy.calendar.extra_years)
+
+
+def locked_lead(session: Session, lead_id: int) -> Lead:
+    """The lead, read under the chain's lock: every writer queues there first, so what a
+    step checks (a disposal already made, an outcome already recorded) is still true when
+    it writes — a second officer's step waits, then is refused, instead of colliding."""
+    audit.lock_chain(session)
+    lead = session.get(Lead, lead_id, populate_existing=True)
+    if lead is None:
+        raise RuleRefused("lead", f"no lead with id {lead_id}")
+    return lead
+
+
+def issue_notice(
+    session: Session,
+    desk: Desk,
+    *,
+    kind: str,
+    key: str,
+    content: BaseModel,
+    reason: str,
+    lead: Lead | None = None,
+    unit: Unit | None = None,
+    period: str | None = None,
+    title: str | None = None,
+) -> documents.Issued:
+    """One document issued at ``desk``: numbered under its policy, dated its day, in the
+    name of its actor; about a lead, or a unit and a period, as the notice concerns."""
+    return documents.issue(
+        session,
+        kind=kind,
+        key=key,
+        content=content,
+        numbering=desk.policy.numbering,
+        actor=desk.actor,
+        reason=reason,
+        on=desk.today,
+        lead_id=lead.id if lead else None,
+        unit_id=unit.id if unit else None,
+        period=period,
+        title=title,
+    )
+
+
+def coordinating_office(session: Session) -> str | None:
+    """The coordinating office (党风政风监督室) as the organisation names it, the first by
+    code; None when the organisation has none."""
+    return session.scalars(
+        select(Unit.name).where(Unit.kind == UnitKind.coordinating_office.value).order_by(Unit.code)
+    ).first()
+
+
+def notice_facts(session: Session, lead: Lead) -> list[tuple[str, str]]:
+    entity = session.get(Entity, lead.entity_id)
+    return facts_of(lead, entity.name if entity else "")
+
+
+def facts_of(lead: Any, entity_name: str) -> list[tuple[str, str]]:
+    """What a notice says of its lead: ``lead`` has the lead's columns (a row will do)."""
+    return [
+        ("线索编号", lead.external_id),
+        ("被反映人", f"{lead.subject_name}（{lead.subject_post}）"),
+        ("所在单位", entity_name),
+        ("反映问题", lead.summary[:500]),
+    ]
+
+
+def local_today(now: datetime | None = None) -> date:
+    """Today in Asia/Shanghai: deadlines are counted on the commission's calendar."""
+    return (now or utcnow()).astimezone(ZoneInfo("Asia/Shanghai")).date()

@@ -1,0 +1,142 @@
+"""Disposal (处置), outcome and closure of a lead (docs/rules.md §2.4, §2.5, §2.8).
+
+Each operation runs in the caller's transaction and changes state only through the one
+door; the conditions it must meet (not disposed twice, an outcome only after disposal,
+closure only with its outcome) are the lifecycle's guards, checked by the door.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models import audit
+from models.domain.errors import RuleRefused
+from models.domain.lifecycle import State
+from models.domain.terms import DISPOSAL_METHODS, OUTCOMES
+from models.domain.workdays import Deadline
+from models.services.desk import Desk, locked_lead
+from models.services.door import admit, perform
+from models.store.base import utcnow
+from models.store.lead import (
+    Disposal,
+    Outcome,
+)
+
+# --- disposal and outcome --------------------------------------------------------------
+
+
+def dispose(session: Session, desk: Desk, lead_id: int, *, method: str, reason: str) -> Disposal:
+    """处置: one of the four methods, with its clock."""
+    if method not in DISPOSAL_METHODS:
+        raise RuleRefused("disposal", f"unknown method '{method}' ({', '.join(DISPOSAL_METHODS)})")
+    lead = locked_lead(session, lead_id)
+    admit(session, lead, "decide_disposal")
+    existing = session.get(Disposal, lead_id)  # a held lead's disposal is decided again
+    deadlines = desk.policy.deadlines
+    late = (
+        desk.today
+        > (lead.received_at + timedelta(days=deadlines.disposal_proposal_calendar_days)).date()
+    )
+    due: Deadline | None = None
+    if method == "talk_letter":
+        due = desk.calendar.add_working_days(desk.today, deadlines.letter_inquiry_reply)
+    if existing is None:
+        existing = Disposal(
+            lead_id=lead_id,
+            method=method,
+            decided_at=utcnow(),
+            decided_by=desk.actor,
+            due_on=due.due if due else None,
+        )
+        session.add(existing)
+    else:
+        existing.method, existing.decided_at = method, utcnow()
+        existing.due_on = due.due if due else None
+    move = {"hold": "hold"}.get(
+        method, "dispose_held" if lead.state == State.on_hold else "dispose"
+    )
+    perform(
+        session,
+        lead_id=lead_id,
+        move=move,
+        actor=desk.actor,
+        reason=f"{DISPOSAL_METHODS[method]}：{reason}",
+        data={
+            "method": method,
+            "reply_due": due.as_dict() if due else None,
+            "later_than_a_month_after_receipt": late,
+        },
+    )
+    if method == "close":
+        perform(
+            session,
+            lead_id=lead_id,
+            move="close_disposed",
+            actor=desk.actor,
+            reason=f"予以了结：{reason}",
+        )
+    return existing
+
+
+def record_outcome(
+    session: Session,
+    desk: Desk,
+    lead_id: int,
+    *,
+    kind: str,
+    reason: str,
+    form: int | None = None,
+    educated: int = 0,
+    accountable: int = 0,
+    party_sanctions: int = 0,
+    government_sanctions: int = 0,
+) -> Outcome:
+    """The outcome of docs/rules.md §2.5 and the people handled, counted on the boards."""
+    if kind not in OUTCOMES:
+        raise RuleRefused("outcome", f"unknown outcome '{kind}' ({', '.join(OUTCOMES)})")
+    if form is not None and not 1 <= form <= 4:
+        raise RuleRefused("outcome", "the forms of handling (四种形态) are 1 to 4")
+    admit(session, locked_lead(session, lead_id), "record_outcome")
+    outcome = Outcome(
+        lead_id=lead_id,
+        kind=kind,
+        form=form or (1 if kind == "first_form" else None),
+        persons_educated=educated,
+        persons_accountable=accountable,
+        party_sanctions=party_sanctions,
+        government_sanctions=government_sanctions,
+        decided_at=utcnow(),
+    )
+    session.add(outcome)
+    data: dict[str, Any] = {
+        "kind": kind,
+        "form": outcome.form,
+        "persons_educated": educated,
+        "persons_accountable": accountable,
+        "party_sanctions": party_sanctions,
+        "government_sanctions": government_sanctions,
+    }
+    if kind == "false_accusation":
+        data |= {"subject_name_cleared": True, "reporter_criticised": True}
+    audit.record(
+        session,
+        audit.EventDraft(
+            actor=desk.actor,
+            action="lead.outcome",
+            reason=f"{OUTCOMES[kind]}：{reason}",
+            lead_id=lead_id,
+            data=data,
+        ),
+    )
+    return outcome
+
+
+def close(session: Session, desk: Desk, lead_id: int, *, reason: str) -> None:
+    """办结 of a lead that needs no rectification (from triage: 予以了结); a disposed lead
+    is closed once its outcome is recorded (the guard of ``close_disposed``)."""
+    lead = locked_lead(session, lead_id)
+    move = "close_at_triage" if lead.state == State.triaged else "close_disposed"
+    perform(session, lead_id=lead_id, move=move, actor=desk.actor, reason=reason)

@@ -1,0 +1,43 @@
+"""A reporter's identity (举报人身份, docs/rules.md §5): read through `reveal` and nowhere else.
+
+The identity lives in the `reporters` table, which no document, export or Prefect run
+reads; the receiving unit's authorised staff read it here, and every read is an audit
+event naming who read it and why — even a read that finds the report was anonymous.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from models import audit
+from models.domain.errors import BadInput, Problem
+from models.store.lead import Reporter
+
+
+@dataclass(frozen=True)
+class ReporterIdentity:
+    name: str | None
+    phone: str | None
+    anonymous: bool
+
+
+def reveal(session: Session, lead_id: int, *, actor: str, reason: str) -> ReporterIdentity | None:
+    """The reporter of ``lead_id`` (None: no reporter was given), recorded as read."""
+    if not reason.strip():
+        raise BadInput([Problem("--reason", "reading a reporter's identity needs a reason")])
+    reporter = session.get(Reporter, lead_id)
+    audit.record(
+        session,
+        audit.EventDraft(
+            actor=actor,
+            action="reporter.read",
+            reason=reason,
+            lead_id=lead_id,
+            data={"reporter_on_record": reporter is not None},
+        ),
+    )
+    if reporter is None:
+        return None
+    return ReporterIdentity(reporter.name, reporter.phone, reporter.anonymous)

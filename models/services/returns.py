@@ -1,0 +1,121 @@
+"""Units' monthly returns (月报): the indicator values the leads' lifecycle cannot supply.
+
+A row for the same (period, unit, indicator) replaces the earlier one (docs/commands.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import audit
+from models.domain.errors import BadInput, Problem
+from models.inputs.readers import Numbered
+from models.inputs.schemas import ReturnRow
+from models.services.policy import in_force
+from models.store.base import utcnow
+from models.store.organisation import Unit
+from models.store.records import MonthlyReturn
+
+
+@dataclass(frozen=True)
+class ReturnsReport:
+    created: int
+    replaced: int
+    unchanged: int
+
+
+def import_returns(
+    session: Session, rows: list[Numbered[ReturnRow]], *, source: str, actor: str
+) -> ReturnsReport:
+    """Check every row, then create or replace the returns, in the session's transaction;
+    an import that changed something is recorded on the audit chain, each replaced value
+    with what it was."""
+    audit.lock_chain(session)
+    indicators = in_force(session).indicators()
+    units = dict(session.execute(select(Unit.code, Unit.id)).tuples().all())
+    _check(rows, units, indicators, source=source)
+    created, changes, unchanged = _write(session, rows, units)
+    if created or changes:
+        audit.record(
+            session,
+            audit.EventDraft(
+                actor=actor,
+                action="returns.import",
+                reason=f"monthly returns imported from {source}",
+                data={"created": created, "replaced": changes},
+            ),
+        )
+    return ReturnsReport(created, len(changes), unchanged)
+
+
+def _check(
+    rows: list[Numbered[ReturnRow]],
+    units: dict[str, int],
+    indicators: Collection[str],
+    *,
+    source: str,
+) -> None:
+    """Refuse the file, every problem placed at its line, if a row names a unit or an
+    indicator the commission does not have."""
+    problems = []
+    for n in rows:
+        if n.item.unit not in units:
+            problems.append(
+                Problem(source, f"unknown unit '{n.item.unit}'", line=n.line, field="unit")
+            )
+        if n.item.indicator not in indicators:
+            problems.append(
+                Problem(
+                    source,
+                    f"unknown indicator '{n.item.indicator}' "
+                    f"(known: {', '.join(sorted(indicators))})",
+                    line=n.line,
+                    field="indicator",
+                )
+            )
+    if problems:
+        raise BadInput(problems)
+
+
+def _write(
+    session: Session, rows: list[Numbered[ReturnRow]], units: dict[str, int]
+) -> tuple[int, list[dict[str, object]], int]:
+    """Create or replace each row's return (a later row of the same key wins): how many
+    were created, what was replaced, how many were already so."""
+    existing = {
+        (r.period, r.unit_id, r.indicator): r
+        for r in session.scalars(
+            select(MonthlyReturn).where(MonthlyReturn.period.in_({n.item.period for n in rows}))
+        )
+    }
+    now = utcnow()
+    created = unchanged = 0
+    changes: list[dict[str, object]] = []
+    for n in rows:
+        key = (n.item.period, units[n.item.unit], n.item.indicator)
+        row = existing.get(key)
+        if row is None:
+            row = MonthlyReturn(
+                period=key[0], unit_id=key[1], indicator=key[2], value=n.item.value, imported_at=now
+            )
+            session.add(row)
+            existing[key] = row
+            created += 1
+        elif row.value != n.item.value:
+            changes.append(
+                {
+                    "period": key[0],
+                    "unit": n.item.unit,
+                    "indicator": key[2],
+                    "from": row.value,
+                    "to": n.item.value,
+                }
+            )
+            row.value, row.imported_at = n.item.value, now
+        else:
+            unchanged += 1
+    return created, changes, unchanged

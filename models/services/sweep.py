@@ -1,0 +1,165 @@
+"""The daily sweep (docs/rules.md §2.7): an open rectification walked up the policy's
+overdue ladder — reminder, urging, supervision by the coordinating office (the lead moves
+to ``escalated``), accountability proposal — each rung once, ever; and a proposal left
+unanswered past its working days sent up to the leaders. What each rung's notice says is
+the policy's; the office it names is the organisation's coordinating office.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import audit, documents
+from models.documents import NoticeContent
+from models.domain.lifecycle import State
+from models.domain.policy import LadderStep as Rung
+from models.domain.terms import MODE_TERMS
+from models.services.desk import Desk, coordinating_office, issue_notice, locked_lead, notice_facts
+from models.services.door import perform
+from models.store.base import utcnow
+from models.store.lead import LadderStep, Lead, Rectification, TriageProposal
+from models.store.organisation import Entity
+
+# The document each rung of the overdue ladder issues.
+LADDER_KINDS = {
+    "reminder": "reminder_notice",
+    "urging": "urging_notice",
+    "supervision": "supervision_notice",
+    "accountability": "accountability_proposal",
+}
+
+
+@dataclass(frozen=True)
+class SweepStep:
+    lead_id: int
+    step: str
+    number: str | None
+
+
+def sweep_rectification(session: Session, desk: Desk, rectification_id: int) -> list[SweepStep]:
+    """Take every ladder step now due for one rectification, each at most once, ever."""
+    audit.lock_chain(session)
+    rectification = session.get_one(Rectification, rectification_id, populate_existing=True)
+    if rectification.struck_off_at is not None or rectification.reported_at is not None:
+        return []
+    offset = desk.calendar.working_days_between(rectification.deadline, desk.today)
+    taken = set(
+        session.scalars(
+            select(LadderStep.step).where(LadderStep.rectification_id == rectification_id)
+        )
+    )
+    due = [r for r in desk.policy.overdue_ladder if r.offset <= offset and r.step not in taken]
+    if not due:
+        return []
+    lead = locked_lead(session, rectification.lead_id)
+    office = coordinating_office(session) or desk.policy.numbering.issuer_name
+    return [_take(session, desk, rectification, lead, rung, offset, office) for rung in due]
+
+
+def _take(
+    session: Session,
+    desk: Desk,
+    rectification: Rectification,
+    lead: Lead,
+    rung: Rung,
+    offset: int,
+    office: str,
+) -> SweepStep:
+    """One rung: its notice (the accountability proposal to ``office``, the others to the
+    lead's entity), the step on the record; at supervision the lead is escalated."""
+    kind = LADDER_KINDS[rung.step]
+    if rung.step == "supervision" and lead.state == State.rectifying:
+        perform(
+            session,
+            lead_id=lead.id,
+            move="escalate",
+            actor=desk.actor,
+            reason=f"整改逾期，{office}督办",
+            data={"deadline": rectification.deadline.isoformat(), "overdue_working_days": offset},
+        )
+    addressee = office
+    if rung.step != "accountability":  # 问责 is proposed to the coordinating office
+        addressee = session.get_one(Entity, lead.entity_id).name
+    issued = issue_notice(
+        session,
+        desk,
+        kind=kind,
+        key=f"{kind}:rectification:{rectification.id}",
+        lead=lead,
+        content=NoticeContent(
+            addressee=addressee,
+            paragraphs=[
+                rung.worded(office),
+                f"整改期限：{documents.chinese_date(rectification.deadline)}。",
+            ],
+            facts=notice_facts(session, lead),
+            provisional=rectification.deadline_provisional,
+        ),
+        reason=f"逾期阶梯：{rung.step}",
+    )
+    session.add(
+        LadderStep(
+            rectification_id=rectification.id,
+            step=rung.step,
+            taken_on=desk.today,
+            document_id=issued.document.id,
+        )
+    )
+    return SweepStep(lead.id, rung.step, issued.document.number)
+
+
+def sweep_decision(session: Session, desk: Desk, lead_id: int) -> SweepStep | None:
+    """A proposal left unanswered past its working days goes up to the commission's leaders."""
+    audit.lock_chain(session)
+    proposal = session.get_one(TriageProposal, lead_id, populate_existing=True)
+    if (
+        proposal.decided_mode is not None
+        or proposal.overdue_escalated_at is not None
+        or proposal.decision_due is None
+        or proposal.decision_due >= desk.today
+    ):
+        return None
+    proposal.overdue_escalated_at = utcnow()
+    lead = locked_lead(session, lead_id)
+    issued = issue_notice(
+        session,
+        desk,
+        kind="decision_overdue_notice",
+        key=f"decision_overdue_notice:lead:{lead_id}",
+        lead=lead,
+        content=NoticeContent(
+            addressee=desk.policy.notices.leaders,
+            paragraphs=[
+                f"下列问题线索已提请研判（建议{MODE_TERMS[proposal.proposed_mode]}），"
+                f"至{documents.chinese_date(proposal.decision_due)}尚未批示，请尽快研判决定。",
+                "提请理由：" + "；".join(proposal.reasons),
+            ],
+            facts=notice_facts(session, lead),
+        ),
+        reason="研判逾期",
+    )
+    return SweepStep(lead_id, "decision_overdue", issued.document.number)
+
+
+def due_for_sweep(session: Session) -> tuple[list[int], list[int]]:
+    """Open rectifications and undecided proposals: what the daily sweep looks at."""
+    rectifications = list(
+        session.scalars(
+            select(Rectification.id).where(
+                Rectification.struck_off_at.is_(None), Rectification.reported_at.is_(None)
+            )
+        )
+    )
+    proposals = list(
+        session.scalars(
+            select(TriageProposal.lead_id).where(
+                TriageProposal.decided_mode.is_(None),
+                TriageProposal.overdue_escalated_at.is_(None),
+                TriageProposal.decision_due.is_not(None),
+            )
+        )
+    )
+    return rectifications, proposals
