@@ -1,0 +1,182 @@
+"""The README held to the truth: its tree names the files that exist, and every package
+folder and module of models/, flows/ and leadflow/ is in it; its "Using it" block runs as
+written, in order, on a fresh database, after the setup command, and every command in it
+succeeds.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+VENV = ROOT / ".venv"
+# The packages whose every folder and module the tree must name.
+PACKAGES = ("models", "flows", "leadflow")
+# A tree line: its indentation, then one name or several (", "), then two spaces or more
+# before what it says. A folder's name ends with "/".
+NAME = re.compile(r"[A-Za-z0-9_.\-]+/?")
+
+
+def _section(markdown: str, heading: str) -> str:
+    """The text under a ``## heading``, up to the next heading of the same level."""
+    match = re.search(rf"^## {re.escape(heading)}\s*$(.*?)(?=^## |\Z)", markdown, re.M | re.S)
+    assert match, f"README.md has no '## {heading}' section"
+    return match.group(1)
+
+
+def _first_block(section: str, languages: tuple[str, ...]) -> str:
+    """The first fenced block of one of ``languages`` in a section."""
+    match = re.search(r"^```(\w*)\n(.*?)^```", section, re.M | re.S)
+    while match and match.group(1) not in languages:
+        match = re.search(r"^```(\w*)\n(.*?)^```", section[match.end() :], re.M | re.S)
+    assert match, f"no ```{'/'.join(languages)} block in the section"
+    return match.group(2)
+
+
+def tree_paths(block: str) -> list[str]:
+    """Every path a tree block names, relative to the root, folders ending in "/"."""
+    parents: list[str] = []
+    paths: list[str] = []
+    for number, line in enumerate(block.splitlines(), start=1):
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        assert indent % 2 == 0, f"tree line {number}: indented by {indent}, not by twos"
+        level = indent // 2
+        assert level <= len(parents), f"tree line {number}: indented under no folder"
+        del parents[level:]
+        entry = re.split(r"\s{2,}", line.strip(), maxsplit=1)[0]
+        names = [name.strip() for name in entry.split(",")]
+        for name in names:
+            assert NAME.fullmatch(name), f"tree line {number}: {name!r} is not a file name"
+            paths.append("".join(parents) + name)
+        if len(names) == 1 and names[0].endswith("/"):
+            parents.append(names[0])
+    return paths
+
+
+def package_paths(root: Path) -> set[str]:
+    """Every package folder and module of models/, flows/ and leadflow/, as the tree
+    spells them; not ``__init__.py``, caches, nor the migrations' versions."""
+    found: set[str] = set()
+    for package in PACKAGES:
+        found.add(f"{package}/")
+        for path in (root / package).rglob("*"):
+            relative = path.relative_to(root).as_posix()
+            if "__pycache__" in path.parts or "migrations/versions" in relative:
+                continue
+            if path.is_dir():
+                found.add(f"{relative}/")
+            elif path.suffix == ".py" and path.name != "__init__.py":
+                found.add(relative)
+    return found
+
+
+def readme_tree() -> list[str]:
+    return tree_paths(
+        _first_block(_section(README.read_text(encoding="utf-8"), "How it is built"), ("text",))
+    )
+
+
+def _there(path: Path, *, folder: bool) -> bool:
+    return path.is_dir() if folder else path.is_file()
+
+
+def test_every_path_the_tree_names_exists() -> None:
+    named = readme_tree()
+    missing = [p for p in named if not _there(ROOT / p, folder=p.endswith("/"))]
+    assert not missing, f"README's tree names what is not there: {missing}"
+    assert len(named) == len(set(named)), "README's tree names a path twice"
+
+
+def test_the_tree_names_every_package_folder_and_module() -> None:
+    left_out = sorted(package_paths(ROOT) - set(readme_tree()))
+    assert not left_out, f"README's tree leaves out: {left_out}"
+
+
+def test_the_tree_reader_finds_what_is_wrong(tmp_path: Path) -> None:
+    """Both directions can fail: a name that is not there, a module left out, and a line
+    that is no tree line."""
+    (tmp_path / "models" / "domain").mkdir(parents=True)
+    (tmp_path / "models" / "domain" / "lifecycle.py").write_text("")
+    (tmp_path / "models" / "domain" / "__init__.py").write_text("")
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "leadflow").mkdir()
+    (tmp_path / "leadflow" / "cli.py").write_text("")
+    named = tree_paths(
+        "models/    the product\n"
+        "  domain/  rules\n"
+        "    lifecycle.py, triage.py  states; triage\n"
+        "flows/     flows\n"
+        "leadflow/  shells\n"
+    )
+    assert named == [
+        "models/",
+        "models/domain/",
+        "models/domain/lifecycle.py",
+        "models/domain/triage.py",
+        "flows/",
+        "leadflow/",
+    ]
+    assert [p for p in named if not (tmp_path / p).exists()] == ["models/domain/triage.py"]
+    assert package_paths(tmp_path) - set(named) == {"leadflow/cli.py"}
+    with pytest.raises(AssertionError, match="not a file name"):
+        tree_paths("models/  the product\n  the rules as plain code, continued\n")
+    with pytest.raises(AssertionError, match="not by twos"):
+        tree_paths("models/  the product\n   domain/  rules\n")
+
+
+def using_it_block() -> str:
+    return _first_block(_section(README.read_text(encoding="utf-8"), "Using it"), ("sh",))
+
+
+def _environment(home: Path) -> dict[str, str]:
+    """A user's shell: no LeadFlow or Prefect settings, no venv on the PATH (the block
+    puts it there), Prefect's home and a fresh database in the folder."""
+    bin_dir = str(VENV / "bin")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LEADFLOW_", "PREFECT_")) and k != "VIRTUAL_ENV"
+    }
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != bin_dir)
+    return env | {
+        "LEADFLOW_DATABASE_URL": f"sqlite:///{home / 'leadflow.db'}",
+        "PREFECT_HOME": str(home / ".prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "COLUMNS": "200",
+    }
+
+
+@pytest.mark.slow
+def test_the_using_it_block_runs_as_written(tmp_path: Path) -> None:
+    """Each command of the block, in order, in a folder laid out as this one after
+    `./run demo` (the venv, the examples), on a fresh database: every one exits 0."""
+    if not (VENV / "bin" / "activate").is_file():
+        pytest.skip(f"no venv at {VENV}: the README's setup command (./run demo) makes it")
+    block = using_it_block()
+    assert len(re.findall(r"^leadflow ", block, re.M)) >= 20, "the block lost its commands"
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    (tmp_path / ".venv").symlink_to(VENV, target_is_directory=True)
+    failures = tmp_path / "failures.txt"
+    script = f"trap 'echo \"exit $? from: $BASH_COMMAND\" >> {failures}' ERR\n{block}\n"
+    done = subprocess.run(
+        ["bash", "-c", script],
+        cwd=tmp_path,
+        env=_environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    failed = failures.read_text(encoding="utf-8") if failures.exists() else ""
+    assert done.returncode == 0 and not failed, (
+        f"README's 'Using it' block: {failed or f'exit {done.returncode}'}\n{done.stderr[-4000:]}"
+    )
+    assert done.stdout.splitlines()[0] == "1", "lead submit prints the first lead's id"
