@@ -248,7 +248,7 @@ def _act(lead_ref: str, step: Callable[[Any, Desk, int], Any]) -> dict[str, Any]
         )
     ]
     with transaction(_engine()) as session:
-        lead = session.get(Lead, lead_id)
+        lead = session.get_one(Lead, lead_id)
         result = {
             "lead_id": lead_id,
             "state": lead.state,

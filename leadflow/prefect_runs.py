@@ -16,7 +16,8 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
+from uuid import UUID
 
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
@@ -100,22 +101,27 @@ def receive_here(lead: LeadIn, source: str) -> tuple[intake.Receipt, dict[str, A
 def submit(lead: LeadIn, *, source: str) -> dict[str, Any]:
     """Receive the lead here, then run the intake flow on it (locally or by deployment)."""
     receipt, shareable = receive_here(lead, source)
-    parameters = {"lead": shareable, "source": source}
+    parameters: dict[str, Any] = {"lead": shareable, "source": source}
     if not through_deployment():
         from flows.intake import lead_intake
 
         with local():
             return {**lead_intake(**parameters), "duplicate": receipt.duplicate}
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
-    run = run_deployment(
-        INTAKE_DEPLOYMENT,
-        parameters=parameters,
-        idempotency_key=lead.external_id,
-        timeout=SUBMIT_WAIT_SECONDS,
+    # Called from synchronous code, the sync-compatible run_deployment returns the run.
+    run = cast(
+        "FlowRun",
+        run_deployment(
+            INTAKE_DEPLOYMENT,
+            parameters=parameters,
+            idempotency_key=lead.external_id,
+            timeout=SUBMIT_WAIT_SECONDS,
+        ),
     )
     with transaction(runtime.engine()) as session:
-        state = session.get(Lead, receipt.lead_id).state
+        state = session.get_one(Lead, receipt.lead_id).state
     finished = run.state is not None and run.state.is_final()
     return {
         "lead_id": receipt.lead_id,
@@ -151,7 +157,7 @@ def resume_waiting_run(flow_run_id: str | None, decision: dict[str, Any]) -> boo
     from prefect.flow_runs import resume_flow_run
 
     try:
-        resume_flow_run(flow_run_id, run_input=decision)
+        resume_flow_run(UUID(flow_run_id), run_input=decision)
     except Exception:  # not paused any more, or Prefect's record is gone: decide here
         return False
     return True

@@ -69,6 +69,8 @@ def generate(engine: Engine, *, units: int, leads: int) -> None:
     ]
     with engine.connect() as connection:
         raw = connection.connection.dbapi_connection
+        if raw is None:  # a pooled connection always holds its driver's while checked out
+            raise RuntimeError("the database connection was closed")
         raw.execute("PRAGMA foreign_keys=OFF")
         raw.execute("BEGIN")
         for statement in statements[:-1]:

@@ -6,6 +6,7 @@ import json
 import random
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from models.inputs.schemas import Channel, Flag, Rank, Source
 
@@ -21,7 +22,7 @@ def write_leads(
     with path.open("w", encoding="utf-8") as out:
         for n in range(count):
             source = rng.choice(sources)
-            lead = {
+            lead: dict[str, Any] = {
                 "external_id": f"{prefix}-{seed}-{n:09d}",
                 "received_at": f"2026-{n % 12 + 1:02d}-{n % 28 + 1:02d}T09:15:00+08:00",
                 "source": source.value,
