@@ -9,15 +9,14 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from models.domain.board import Board
-
-QUARTERS = {1: "一", 2: "二", 3: "三", 4: "四"}
+from models.domain.terms import numeral
 
 
 def period_label(period: str) -> str:
     """`2026-09` → 2026年9月, `2026-Q3` → 2026年第三季度, `2026-01..2026-09` → 2026年1—9月."""
     if "-Q" in period:
         year, quarter = period.split("-Q")
-        return f"{year}年第{QUARTERS[int(quarter)]}季度"
+        return f"{year}年第{numeral(int(quarter))}季度"
     start, _, end = period.partition("..")
     year, month = start.split("-")
     if not end:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -25,6 +24,7 @@ from models.domain.workdays import WorkCalendar
 from models.store.base import utcnow
 from models.store.lead import Lead
 from models.store.organisation import Entity, Unit
+from models.store.periods import SHANGHAI
 
 
 @dataclass(frozen=True)
@@ -108,4 +108,4 @@ def facts_of(lead: Any, entity_name: str) -> list[tuple[str, str]]:
 
 def local_today(now: datetime | None = None) -> date:
     """Today in Asia/Shanghai: deadlines are counted on the commission's calendar."""
-    return (now or utcnow()).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    return (now or utcnow()).astimezone(SHANGHAI).date()
