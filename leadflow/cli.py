@@ -28,7 +28,15 @@ from models import audit, documents
 from models.config.policy import default_policy, read_policy
 from models.config.settings import get_settings
 from models.documents import audit_record
-from models.domain.errors import BadInput, LeadFlowError, NotFound, Problem, RuleRefused
+from models.domain.errors import (
+    BadInput,
+    LeadFlowError,
+    NotFound,
+    NotHandedOn,
+    Problem,
+    RuleRefused,
+    Unavailable,
+)
 from models.domain.recusal import RecusalShortfall
 from models.domain.triage import Mode
 from models.inputs.readers import check_readable, read_lead, read_organisation, read_returns
@@ -72,6 +80,17 @@ for sub, name in (
     (escalate_app, "escalate"),
 ):
     app.add_typer(sub, name=name)
+
+
+def _shell_commands() -> None:
+    """The local stack's and the worker's commands, which live beside the stack."""
+    from leadflow import stack, worker
+
+    for command in (*stack.COMMANDS, *getattr(worker, "COMMANDS", ())):
+        app.command()(command)
+
+
+_shell_commands()
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
 
@@ -126,53 +145,115 @@ def org_load(file: Path, as_json: JsonFlag = False) -> None:
 
 
 @lead_app.command("submit")
-def lead_submit(file: Path, as_json: JsonFlag = False) -> None:
-    """One lead arrives: the intake flow — receipt, de-duplication, triage, assignment.
-    Prints the lead's id."""
+def lead_submit(
+    file: Path,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Return once the lead is handed on.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """One lead arrives: recorded, handed to the intake flow (receipt, de-duplication,
+    triage, assignment), and followed until it is triaged. Prints the lead's id."""
     lead = read_lead(file)
     with transaction(_engine()) as session:
         intake.check_references(session, [intake.Arrival(lead, str(file))])
-    from leadflow import prefect_runs
+    from leadflow import arrivals
 
-    result = prefect_runs.submit(lead, source=str(file))
-    if result["duplicate"]:
-        err.print(f"{lead.external_id} arrived before: lead {result['lead_id']}, nothing new")
+    done = arrivals.submit(lead, source=str(file), wait=not no_wait, say=_say)
+    lead_id = done.receipt.lead_id
+    if done.receipt.duplicate:
+        err.print(f"{lead.external_id} arrived before: lead {lead_id}, nothing new ({done.state})")
+    elif done.state == "received":
+        err.print(f"{lead.external_id} recorded as lead {lead_id}, handed on ({done.handed_to})")
     else:
-        err.print(
-            f"{lead.external_id} received as lead {result['lead_id']}: {result['state']}"
-            + (", awaiting a leader's decision" if result["state"] == "triaged" else "")
-        )
-    for notice in result.get("notices", []):
+        waits = ", awaiting a leader's decision" if done.state == "triaged" else ""
+        err.print(f"{lead.external_id} received as lead {lead_id}: {done.state}{waits}")
+    for notice in done.notices:
         err.print(f"  notice: {notice}")
     if as_json:
-        _emit(result, True)
+        _emit(done.as_dict(), True)
     else:
-        sys.stdout.write(f"{result['lead_id']}\n")
+        sys.stdout.write(f"{lead_id}\n")
+
+
+def _say(line: str) -> None:
+    err.print(line, markup=False)
 
 
 @lead_app.command("post")
 def lead_post(file: Path, as_json: JsonFlag = False) -> None:
-    """Post a lead as the event `leadflow.lead.received` to the Prefect server at
-    PREFECT_API_URL; its `lead-intake` deployment runs the intake. The receipt, reporter
-    included, is recorded here first; the event carries no reporter."""
-    from leadflow import prefect_runs
+    """Post a lead as the event `leadflow.lead.received` to the Prefect server (the running
+    stack's, or PREFECT_API_URL); its `lead-intake` deployment runs the intake. The arrival
+    is recorded here first; the event carries references only (ids)."""
+    from leadflow import arrivals, prefect_runs
 
     lead = read_lead(file)
     if not prefect_runs.server_configured():
-        raise RuleRefused("prefect", "posting an event needs a Prefect server: set PREFECT_API_URL")
+        raise RuleRefused(
+            "prefect", "posting an event needs a Prefect server: `leadflow up`, or PREFECT_API_URL"
+        )
     with transaction(_engine()) as session:
         intake.check_references(session, [intake.Arrival(lead, str(file))])
-    receipt, event_id = prefect_runs.post(lead, source=str(file))
-    err.print(f"{lead.external_id}: lead {receipt.lead_id}, event {event_id} posted")
+    receipt, event_id = arrivals.post(lead, source=str(file))
+    if receipt.duplicate:
+        err.print(f"{lead.external_id} arrived before: lead {receipt.lead_id}, nothing posted")
+    else:
+        err.print(f"{lead.external_id}: lead {receipt.lead_id}, event {event_id} posted")
     _emit(
         {
             "lead_id": receipt.lead_id,
             "external_id": lead.external_id,
-            "event": event_id,
+            "event": None if receipt.duplicate else event_id,
             "duplicate": receipt.duplicate,
         },
         as_json,
     )
+
+
+@app.command()
+def reconcile(
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Pass after pass until stopped (the stack's).")
+    ] = False,
+    every: Annotated[
+        float, typer.Option("--every", min=0.1, max=3600, help="Seconds between passes.")
+    ] = 5.0,
+    grace: Annotated[
+        float,
+        typer.Option("--grace", min=0, max=86400, help="Seconds a hand-on is left to its run."),
+    ] = 60.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Hand on again every lead whose intake has not completed (never handed on, its
+    hand-on failed, or its run lost), each attempt exactly once; prints what it re-drove."""
+    from datetime import timedelta
+
+    from leadflow import reconciler
+
+    _engine()
+    if watch:
+        reconciler.watch(every=every, grace=timedelta(seconds=grace), report=_report_pass)
+        return
+    done = reconciler.run_pass(grace=timedelta(seconds=grace))
+    _report_pass(done)
+    _emit(done.as_dict(), as_json)
+    if done.prefect_unreachable:
+        raise Unavailable("the Prefect server cannot be reached: nothing was handed on")
+    if done.not_handed:
+        raise NotHandedOn(
+            f"{len(done.not_handed)} lead(s) recorded but not handed on; the next pass will try"
+        )
+
+
+def _report_pass(done: Any) -> None:
+    for lead_id in done.handed_on:
+        err.print(f"lead {lead_id}: handed on again")
+    for lead_id in done.taken_in_here:
+        err.print(f"lead {lead_id}: intake run here")
+    for lead_id in done.not_handed:
+        err.print(f"lead {lead_id}: could not be handed on (Prefect refused); next pass")
+    if done.prefect_unreachable:
+        err.print("the Prefect server cannot be reached; next pass")
 
 
 def _count_lines(path: Path) -> int:
@@ -206,9 +287,11 @@ def lead_import(
     from flows.bulk import lead_import as import_flow
     from leadflow import prefect_runs
 
-    with progress, prefect_runs.local():
+    with progress:
         task = progress.add_task("import", total=_count_lines(file) or None, name=file.name)
-        report = import_flow(str(file), size, lambda n: progress.advance(task, n))
+        report = prefect_runs.run_flow(
+            import_flow, _say, str(file), size, lambda n: progress.advance(task, n)
+        )
     registered, duplicates, rejected = report.registered, report.duplicates, report.rejected
     err.print(
         f"{file}: {registered} lead(s) registered, {duplicates} already known, "
@@ -277,17 +360,6 @@ def lead_decide(
 ) -> None:
     """委领导分析研判: a leader's decision on the proposed handling mode, then the assignment."""
     _reasoned(reason)
-    with transaction(_engine()) as session:
-        lead_id = _find_lead(session, lead_ref).id
-        proposal = session.get(TriageProposal, lead_id)
-        waiting = proposal.waiting_flow_run if proposal else None
-    decision = {"mode": mode.value, "by": by, "reason": reason}
-    from leadflow import prefect_runs
-
-    if prefect_runs.resume_waiting_run(waiting, decision):
-        err.print(f"lead {lead_id}: decision handed to the waiting intake run {waiting}")
-        _emit({"lead_id": lead_id, "resumed_flow_run": waiting, **decision}, as_json)
-        return
     shortfalls: list[RecusalShortfall] = []
 
     def step(session: Any, desk: Desk, lead_id: int) -> None:
@@ -295,7 +367,16 @@ def lead_decide(
         if shortfall is not None:
             shortfalls.append(shortfall)
 
+    # Recorded here first; the run waiting for it, if any, is then given the key alone.
     result = _act(lead_ref, step)
+    with transaction(_engine()) as session:
+        proposal = session.get_one(TriageProposal, result["lead_id"])
+        waiting, key = proposal.waiting_flow_run, proposal.decision_key
+    from leadflow import prefect_runs
+
+    if key and prefect_runs.resume_waiting_run(waiting, key):
+        err.print(f"lead {result['lead_id']}: the waiting intake run {waiting} resumed")
+        result["resumed_flow_run"] = waiting
     if shortfalls:
         raise RuleRefused(
             "recusal",
@@ -443,8 +524,7 @@ def sweep(
     from flows.sweep import deadline_sweep
     from leadflow import prefect_runs
 
-    with prefect_runs.local():
-        steps = deadline_sweep(day)
+    steps = prefect_runs.run_flow(deadline_sweep, _say, day)
     for step in steps:
         err.print(f"lead {step['lead_id']}: {step['step']} {step['number']}")
     err.print(f"{len(steps)} step(s) taken")
@@ -574,9 +654,8 @@ def _escalate(kind: str, period: str | None, on: str | None, as_json: bool) -> N
     from flows.escalation import monthly_escalation, quarterly_escalation
     from leadflow import prefect_runs
 
-    with prefect_runs.local():
-        run = monthly_escalation if kind == "monthly" else quarterly_escalation
-        report = run(period, day)
+    run = monthly_escalation if kind == "monthly" else quarterly_escalation
+    report = prefect_runs.run_flow(run, _say, period, day)
     for item in report["issued"]:
         err.print(f"issued {item['document']} {item['unit'] or ''} {item['number']}")
     for item in report["already_issued"]:
@@ -715,6 +794,9 @@ def main() -> None:
     # No telemetry from a commission's machine (and none can leave it anyway).
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     try:
+        from leadflow import stack
+
+        stack.use_running()
         app()
     except LeadFlowError as exc:
         if isinstance(exc, BadInput):
@@ -725,8 +807,11 @@ def main() -> None:
             err.print(f"leadflow: {exc}", markup=False)
         sys.exit(exc.exit_code)
     except sqlalchemy.exc.OperationalError as exc:
-        err.print(f"leadflow: the database cannot be used: {exc.orig}", markup=False)
-        sys.exit(1)
+        err.print(
+            f"leadflow: the database cannot be used ({exc.orig}): this step recorded nothing",
+            markup=False,
+        )
+        sys.exit(Unavailable.exit_code)
     except Exception as exc:  # the last line of defence: log the traceback, show a sentence
         log = Path(get_settings().output_dir) / "leadflow-error.log"
         try:

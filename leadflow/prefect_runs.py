@@ -1,36 +1,30 @@
-"""How the command line runs LeadFlow's flows.
+"""How LeadFlow's shells reach Prefect: the one adapter.
 
-With no Prefect server configured (the embedded default) a flow runs here, as a local
-Prefect flow run. With ``PREFECT_API_URL`` set, a lead goes through the `lead-intake`
-deployment, its ``external_id`` the idempotency key, and a worker runs it.
+A Prefect server is used when ``PREFECT_API_URL`` names one — set by the user, or by
+:func:`leadflow.stack.use_running` when the local stack runs. With none, flows run in
+the command's own process without Prefect (no temporary server is started: its start-up
+costs seconds, and concurrent commands raced on it).
 
-Local runs from the command line turn off the flow-run heartbeat: in Prefect 3.8 a
-synchronous flow joins its heartbeat thread at exit, and that thread sleeps in whole
-seconds, so every command would wait on it; the heartbeat exists to detect crashed runs,
-and here the command itself is the run's lifetime. Deployment runs keep it.
+Prefect is handed references only (docs/architecture.md principle 8): a lead's id and
+external id, a decision's key. Local runs from the command line turn off the flow-run
+heartbeat: in Prefect 3.8 a synchronous flow joins its heartbeat thread at exit, and that
+thread sleeps in whole seconds; here the command itself is the run's lifetime.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
 from uuid import UUID
 
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
-from models.config.settings import get_settings
 from models.domain.errors import LeadFlowError
-from models.inputs.schemas import LeadIn
-from models.services import intake, runtime
-from models.store.database import transaction
-from models.store.lead import Lead
 
 INTAKE_DEPLOYMENT = "lead-intake/lead-intake"
-# How long `lead submit` waits for a deployment run before saying it is queued.
-SUBMIT_WAIT_SECONDS = 60
+# States of a flow run that will still carry the lead on: not to be handed on again.
+LIVE_STATES = frozenset({"SCHEDULED", "PENDING", "RUNNING", "PAUSED"})
 
 
 def server_configured() -> bool:
@@ -39,10 +33,8 @@ def server_configured() -> bool:
 
 class _NoTracebackOnTheConsole(logging.Filter):
     """Prefect logs the exception that ends a flow or task run with its traceback. The
-    exception goes on to the command, which reports it (``cli.main``): LeadFlow's own
-    (bad input, a refused rule) as a sentence and its exit status, anything else as a
-    sentence with the traceback written to ``leadflow-error.log``. So on the console the
-    run's line stays and the traceback goes; the run's record on the server keeps it."""
+    exception goes on to the command, which reports it (``cli.main``) as a sentence; so
+    on the console the run's line stays and the traceback goes."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.exc_info, record.exc_text = None, None
@@ -51,17 +43,12 @@ class _NoTracebackOnTheConsole(logging.Filter):
 
 @contextmanager
 def local() -> Iterator[None]:
-    """Local flow runs: no heartbeat (above), one API client for all of them, and no
-    traceback on the console (``_NoTracebackOnTheConsole``).
-    Prefect makes a new client for each flow run that finds none open, loading the CA
-    bundle into a new TLS context (even for the temporary server's plain HTTP) and
-    opening a new connection; an open one is reused."""
+    """Flow runs of this process reported to the server: no heartbeat (above), one API
+    client for all of them, and no traceback on the console."""
     from prefect.context import SyncClientContext
     from prefect.logging.handlers import PrefectConsoleHandler
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-    # The console handlers are the root logger's, reached last (after the flow-run
-    # logger's own API handler), and Prefect's logging configuration gives the root no
-    # other: the filter, which strips the record it is handed, changes only the console.
     consoles = [h for h in logging.getLogger().handlers if isinstance(h, PrefectConsoleHandler)]
     quiet = _NoTracebackOnTheConsole()
     for handler in consoles:
@@ -77,87 +64,98 @@ def local() -> Iterator[None]:
             handler.removeFilter(quiet)
 
 
-def through_deployment() -> bool:
-    mode = get_settings().intake_mode
-    return mode == "deployment" or (mode == "auto" and server_configured())
-
-
-def receive_here(lead: LeadIn, source: str) -> tuple[intake.Receipt, dict[str, Any]]:
-    """Record the receipt in LeadFlow's database; the lead as Prefect may see it.
-
-    Prefect keeps every run's parameters and every event in its own database and shows
-    them in its UI; the reporter's identity belongs only in LeadFlow's record
-    (docs/rules.md §5). So the receipt — reporter included — is made here first, and Prefect
-    is handed the lead without the reporter; the flow's own receipt step then finds the
-    lead already received.
-    """
-    with transaction(runtime.engine()) as session:
-        receipt = intake.register(
-            session, [intake.Arrival(lead, source)], actor=runtime.actor()
-        ).receipts[0]
-    return receipt, lead.model_dump(mode="json", exclude={"reporter"})
-
-
-def submit(lead: LeadIn, *, source: str) -> dict[str, Any]:
-    """Receive the lead here, then run the intake flow on it (locally or by deployment)."""
-    receipt, shareable = receive_here(lead, source)
-    parameters: dict[str, Any] = {"lead": shareable, "source": source}
-    if not through_deployment():
-        from flows.intake import lead_intake
-
+def run_flow(flow: Any, say: Callable[[str], None], *args: Any) -> Any:
+    """Run a flow here: as a Prefect flow run when a server is there to record it, else
+    its body alone, saying so in one line."""
+    if server_configured():
         with local():
-            return {**lead_intake(**parameters), "duplicate": receipt.duplicate}
+            return flow(*args)
+    say("no Prefect server (start one with `leadflow up`): running here without Prefect")
+    return flow.fn(*args)
+
+
+def hand_on(lead_id: int, external_id: str, attempt: int) -> str:
+    """Create the lead's intake run on the server (it does not wait for it): its id.
+
+    The run is keyed by the attempt, so a retried hand-on of the same attempt finds the
+    run it made before rather than making another."""
     from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
-    # Called from synchronous code, the sync-compatible run_deployment returns the run.
-    run = cast(
-        "FlowRun",
-        run_deployment(
-            INTAKE_DEPLOYMENT,
-            parameters=parameters,
-            idempotency_key=lead.external_id,
-            timeout=SUBMIT_WAIT_SECONDS,
-        ),
-    )
-    with transaction(runtime.engine()) as session:
-        state = session.get_one(Lead, receipt.lead_id).state
-    finished = run.state is not None and run.state.is_final()
-    return {
-        "lead_id": receipt.lead_id,
-        "external_id": lead.external_id,
-        "duplicate": receipt.duplicate,
-        "state": state
-        if finished
-        else f"{state} (intake run {run.id}: {getattr(run.state, 'name', 'pending')})",
-        "flow_run": str(run.id),
-        "notices": [],
-    }
+    try:
+        run = cast(
+            "FlowRun",
+            run_deployment(
+                INTAKE_DEPLOYMENT,
+                parameters={"lead_id": lead_id, "external_id": external_id},
+                flow_run_name=f"intake {external_id}",
+                idempotency_key=f"intake-{external_id}-{attempt}",
+                timeout=0,
+            ),
+        )
+    except Exception as exc:  # unreachable, refused, no such deployment: not handed on
+        raise LeadFlowError(
+            f"the Prefect server did not take the run ({type(exc).__name__})"
+        ) from None
+    return str(run.id)
 
 
-def post(lead: LeadIn, *, source: str) -> tuple[intake.Receipt, str]:
-    """Receive the lead here, then post it as a `leadflow.lead.received` event; the event id."""
+def live_runs(run_ids: Sequence[str]) -> set[str] | None:
+    """Which of these flow runs will still carry their lead on; None if the server cannot
+    tell (unreachable)."""
+    ids = [UUID(r) for r in run_ids if _is_uuid(r)]
+    if not ids:
+        return set()
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    try:
+        with get_client(sync_client=True) as client:
+            runs = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids))
+            )
+    except Exception:
+        return None
+    return {str(r.id) for r in runs if r.state is not None and r.state.type.value in LIVE_STATES}
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def post_arrival(lead_id: int, external_id: str) -> str:
+    """Post `leadflow.lead.received` (references only) and wait until the server has it:
+    the event's id."""
+    from prefect.client.orchestration import get_client
     from prefect.events import emit_event
+    from prefect.events.worker import EventsWorker
 
-    receipt, shareable = receive_here(lead, source)
+    with get_client(sync_client=True) as client:
+        if client.api_healthcheck() is not None:
+            raise LeadFlowError("the Prefect server cannot be reached")
     event = emit_event(
         event="leadflow.lead.received",
-        resource={"prefect.resource.id": f"leadflow.lead.{lead.external_id}"},
-        payload={"lead": shareable},
+        resource={"prefect.resource.id": f"leadflow.lead.{external_id}"},
+        payload={"lead_id": lead_id, "external_id": external_id},
     )
+    EventsWorker.drain_all()
     if event is None:
-        raise LeadFlowError("the event could not be emitted: is PREFECT_API_URL reachable?")
-    return receipt, str(event.id)
+        raise LeadFlowError("the event could not be emitted")
+    return str(event.id)
 
 
-def resume_waiting_run(flow_run_id: str | None, decision: dict[str, Any]) -> bool:
-    """Hand the decision to the suspended intake run, if there is one to hand it to."""
-    if not (flow_run_id and server_configured()):
+def resume_waiting_run(flow_run_id: str | None, decision_key: str) -> bool:
+    """Hand the recorded decision's key to the suspended intake run, if one waits."""
+    if not (flow_run_id and server_configured() and _is_uuid(flow_run_id)):
         return False
     from prefect.flow_runs import resume_flow_run
 
     try:
-        resume_flow_run(UUID(flow_run_id), run_input=decision)
-    except Exception:  # not paused any more, or Prefect's record is gone: decide here
+        resume_flow_run(UUID(flow_run_id), run_input={"decision": decision_key})
+    except Exception:  # not paused any more, timed out, or Prefect's record is gone
         return False
     return True

@@ -280,9 +280,60 @@ def _leaks(pdf: Path, identities: set[str]) -> list[str]:
     return sorted({i for i in identities if i in text} | set(_SYNTHETIC_REPORTER.findall(text)))
 
 
+# --- references only: after the whole run, no lead content in Prefect or in any log ----
+
+
+def _lead_contents() -> set[str]:
+    """What the examples' leads say and who they name: subjects, allegations, reporters."""
+    found = set(_reporter_identities())
+    for line in (EXAMPLES / "leads.jsonl").read_text(encoding="utf-8").splitlines():
+        lead = json.loads(line)
+        found |= {lead["summary"], lead["subject"]["name"]}
+    return {text for text in found if len(text) >= 2}
+
+
+def _encodings(text: str) -> list[bytes]:
+    """The ways a text may be stored: UTF-8, JSON with escapes, pickled (UTF-8)."""
+    return [text.encode(), json.dumps(text).strip('"').encode()]
+
+
+def _content_in(files: list[Path], contents: set[str]) -> dict[Path, list[str]]:
+    needles = {text: _encodings(text) for text in contents}
+    found: dict[Path, list[str]] = {}
+    for path in files:
+        data = path.read_bytes()
+        hits = [t for t, forms in needles.items() if any(f in data for f in forms)]
+        if hits or _SYNTHETIC_REPORTER.search(data.decode("utf-8", "replace")):
+            found[path] = hits or ["举报人<n>"]
+    return found
+
+
+def _scan_prefect_and_logs(base: Path) -> None:
+    """Every Prefect home the run made (its database, its stored results, its logs) and
+    every error log: none may hold what a lead says or who reported it."""
+    homes = [p.parent for p in base.rglob("prefect.db")] + list(base.rglob("prefect-home*"))
+    files = {f for home in homes for f in home.rglob("*") if f.is_file()}
+    files |= set(base.rglob("leadflow-error.log")) | set(base.rglob("*.log"))
+    leaks = _content_in(sorted(files), _lead_contents())
+    _FIGURES.append(
+        (
+            "references-only scan",
+            f"{len(files)} files of Prefect's homes (databases, results) and logs: "
+            f"{len(leaks)} hold a lead's subject, allegation or reporter",
+        )
+    )
+    for path, hits in list(leaks.items())[:20]:
+        _FIGURES.append(("references-only LEAK", f"{path}: {', '.join(hits)[:200]}"))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     factory = getattr(session.config, "_tmp_path_factory", None)
-    if factory is None or shutil.which("pdftotext") is None:
+    if factory is None:
+        return
+    _scan_prefect_and_logs(factory.getbasetemp())
+    if any(name == "references-only LEAK" for name, _ in _FIGURES):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if shutil.which("pdftotext") is None:
         return
     folders = [factory.getbasetemp(), ROOT / "output"]
     pdfs = [p for folder in folders if folder.is_dir() for p in folder.rglob("*.pdf")]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from models.inputs.readers import read_organisation
-from models.inputs.schemas import Channel, Rank, Source
+from models.inputs.schemas import Channel, LeadIn, Rank, Source
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -70,19 +70,27 @@ def _lead(n: int) -> dict[str, Any]:
 
 
 def event_latency(runs: int, warmup: int = 3) -> dict[str, float]:
-    """One lead's arrival → triaged and assigned, its notice PDF on disk, through the
-    intake flow as a local Prefect flow run (warm: the server and fonts already up)."""
+    """One lead's arrival → recorded with its intake request, triaged and assigned, its
+    notice PDF on disk, through the intake flow as a local Prefect flow run (warm: the
+    server and fonts already up)."""
     from flows.intake import lead_intake
-    from leadflow import prefect_runs
+    from leadflow import arrivals, prefect_runs
+    from models.services import runtime
+    from models.store.database import transaction
+    from models.store.records import Document
 
     times = []
     with scratch(), prefect_runs.local():
         for n in range(warmup + runs):
             started = time.perf_counter()
-            result = lead_intake(lead=_lead(n), source="bench")
+            lead = LeadIn.model_validate(_lead(n))
+            receipt = arrivals.record(lead, "bench")
+            lead_intake(lead_id=receipt.lead_id, external_id=lead.external_id)
             elapsed = time.perf_counter() - started
-            if not result["notices"] or not Path(result["notices"][0]).is_file():
-                raise RuntimeError(f"no notice on disk for {result}")
+            with transaction(runtime.engine()) as session:
+                paths = [d.path for d in session.query(Document).filter_by(lead_id=receipt.lead_id)]
+            if not paths or not all(p and Path(p).is_file() for p in paths):
+                raise RuntimeError(f"no notice on disk for lead {receipt.lead_id}")
             if n >= warmup:
                 times.append(elapsed * 1000)
     times.sort()

@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     # Relative to the working directory, as docs/commands.md says: the embedded default.
     database_url: str = "sqlite:///leadflow.db"
     output_dir: Path = Path("output")
+    # Where the local stack (`leadflow up`) keeps its state, its Prefect server's home
+    # and database, and its logs.
+    home: Path = Path(".leadflow")
     # Leads per transaction in `lead import`: large enough to amortise a commit,
     # small enough that a crash loses little work.
     import_batch_size: int = 1000

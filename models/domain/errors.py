@@ -54,3 +54,15 @@ class Conflict(RuleRefused):
 
 class NotFound(LeadFlowError):
     exit_code = 2
+
+
+class Unavailable(LeadFlowError):
+    """A service could not be reached (exit 69); the message says what was recorded."""
+
+    exit_code = 69
+
+
+class NotHandedOn(LeadFlowError):
+    """Recorded, but not yet handed on to its flow (exit 75): the reconciler will."""
+
+    exit_code = 75

@@ -8,6 +8,7 @@ other mode waits for a commission leader's decision (:func:`decide`).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -191,6 +192,8 @@ def decide(
     admit(session, lead, "decide")
     proposal = session.get_one(TriageProposal, lead_id)  # held: the guard found it
     proposal.decided_mode, proposal.decided_by, proposal.decided_at = mode.value, by, utcnow()
+    # The key the waiting intake run is resumed with: nothing of the decision but this.
+    proposal.decision_key = secrets.token_hex(16)
     audit.record(
         session,
         audit.EventDraft(

@@ -22,6 +22,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from models.store.refusals import hide_data
+
 _CHANGES_AT_BEGIN = "leadflow.changes_at_begin"
 
 # A checkpoint copies the WAL back into the database file and syncs both. At SQLite's
@@ -65,12 +67,14 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if file := _sqlite_file(parsed):
             Path(file).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": 60})
+        engine = create_engine(parsed, connect_args={"timeout": 60}, hide_parameters=True)
         _prepare_sqlite(engine)
-        return engine
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True)
+    else:
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        engine = create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+    hide_data(engine)
+    return engine
 
 
 @contextmanager

@@ -179,6 +179,9 @@ class TriageProposal(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The Prefect flow run suspended waiting for the decision, if any (a hint, not a record).
     waiting_flow_run: Mapped[str | None] = mapped_column(String(64))
+    # The recorded decision's key: the waiting run is resumed with this alone, and acts
+    # only if it matches what the record holds.
+    decision_key: Mapped[str | None] = mapped_column(String(32))
     overdue_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

@@ -285,5 +285,5 @@ def test_audit_verify_names_the_event_tampered_with_behind_the_guards(
 def test_a_broken_database_url_is_a_sentence_not_a_traceback(sqlite_cli: Cli) -> None:
     sqlite_cli.env["LEADFLOW_DATABASE_URL"] = "postgresql://nobody@127.0.0.1:1/none"
     ran = sqlite_cli("audit", "verify")
-    assert ran.code == 1 and "database cannot be used" in ran.stderr
+    assert ran.code == 69 and "database cannot be used" in ran.stderr
     assert "Traceback" not in ran.stderr

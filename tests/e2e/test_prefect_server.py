@@ -53,7 +53,11 @@ def test_prefect_yaml_declares_the_deployments() -> None:
             assert schedule["timezone"] == "Asia/Shanghai"
     [trigger] = deployments["lead-intake"]["triggers"]
     assert trigger["expect"] == ["leadflow.lead.received"]
-    assert trigger["parameters"]["lead"] == "{{ event.payload.lead }}"
+    # References only: the run reads the lead from LeadFlow's database.
+    assert trigger["parameters"] == {
+        "lead_id": "{{ event.payload.lead_id }}",
+        "external_id": "{{ event.payload.external_id }}",
+    }
 
 
 @pytest.fixture
@@ -127,13 +131,20 @@ def _db(cli: Cli, sql: str, *args: object) -> list[tuple]:
         return connection.execute(sql, args).fetchall()
 
 
-def _emit(lead: dict) -> None:
+def _emit(lead_id: int, external_id: str) -> None:
     emit_event(
         event="leadflow.lead.received",
-        resource={"prefect.resource.id": f"leadflow.lead.{lead['external_id']}"},
-        payload={"lead": lead},
+        resource={"prefect.resource.id": f"leadflow.lead.{external_id}"},
+        payload={"lead_id": lead_id, "external_id": external_id},
         id=uuid.uuid4(),
     )
+
+
+def _post(cli: Cli, tmp_path: Path, external_id: str) -> int:
+    """`lead post`: the lead recorded, then its arrival event posted; the lead's id."""
+    path = tmp_path / f"{external_id}.json"
+    path.write_text(json.dumps(LEADS[external_id], ensure_ascii=False), encoding="utf-8")
+    return int(json.loads(cli("lead", "post", path, "--json", check=0).stdout)["lead_id"])
 
 
 def _finished(runs: list | None, count: int) -> bool:
@@ -145,11 +156,12 @@ ARRIVALS = 50
 
 def test_an_arrival_event_starts_one_intake_run_and_duplicates_add_no_lead(
     served: Cli,
+    tmp_path: Path,
     figure,  # type: ignore[no-untyped-def]
 ) -> None:
-    lead = {k: v for k, v in LEADS["KM-2026-000104"].items() if k != "reporter"}
+    external_id = "KM-2026-000104"
     before = _ids("lead-intake")
-    _emit(lead)
+    lead_id = _post(served, tmp_path, external_id)
     runs = _wait(
         lambda: (r := _runs("lead-intake", besides=before)) and _finished(r, 1) and r,
         "the intake run",
@@ -157,23 +169,20 @@ def test_an_arrival_event_starts_one_intake_run_and_duplicates_add_no_lead(
     assert runs[0].state.is_completed(), runs[0].state
     time.sleep(3)
     assert len(_runs("lead-intake", besides=before)) == 1  # exactly one run for one event
-    assert _db(served, "SELECT state FROM leads WHERE external_id = ?", lead["external_id"]) == [
-        ("in_handling",)
-    ]
+    assert runs[0].name == f"intake {external_id}"
+    assert _db(served, "SELECT state FROM leads WHERE id = ?", lead_id) == [("in_handling",)]
 
     # The same lead arrives again and again, as new events (issue 6: 50 arrivals in all).
     started = time.perf_counter()
     for _ in range(ARRIVALS - 1):
-        _emit(lead)
+        _emit(lead_id, external_id)
     runs = _wait(
         lambda: _finished(_runs("lead-intake", besides=before), ARRIVALS) and True,
         f"{ARRIVALS} intake runs",
         600,
     )
     seconds = time.perf_counter() - started
-    assert _db(served, "SELECT count(*) FROM leads WHERE external_id = ?", lead["external_id"]) == [
-        (1,)
-    ]
+    assert _db(served, "SELECT count(*) FROM leads WHERE external_id = ?", external_id) == [(1,)]
     receipts = _db(served, "SELECT count(*) FROM audit_events WHERE action = 'lead.receive'")
     notices = _db(served, "SELECT count(*) FROM documents WHERE kind = 'assignment_notice'")
     assert receipts == [(1,)] and notices == [(1,)]
@@ -187,11 +196,8 @@ def test_an_arrival_event_starts_one_intake_run_and_duplicates_add_no_lead(
 def test_a_suspended_intake_run_is_resumed_by_the_leaders_decision(
     served: Cli, tmp_path: Path
 ) -> None:
-    path = tmp_path / "lead.json"
-    path.write_text(json.dumps(LEADS["KM-2026-000102"], ensure_ascii=False), encoding="utf-8")
     before = _ids("lead-intake")
-    posted = json.loads(served("lead", "post", path, "--json", check=0).stdout)
-    lead_id = posted["lead_id"]
+    lead_id = _post(served, tmp_path, "KM-2026-000102")
     runs = _wait(
         lambda: (r := _runs("lead-intake", besides=before)) and r[0].state.is_paused() and r,
         "the run to suspend for the decision",
@@ -252,8 +258,9 @@ def test_local_flow_runs_share_one_api_client(
     from prefect.client.orchestration import SyncPrefectClient
 
     from flows.intake import lead_intake
-    from leadflow import prefect_runs
+    from leadflow import arrivals, prefect_runs
     from leadflow.bench import harness
+    from models.inputs.schemas import LeadIn
 
     made: list[object] = []
     construct = SyncPrefectClient.__init__
@@ -269,6 +276,63 @@ def test_local_flow_runs_share_one_api_client(
         prefect_runs.local(),
     ):
         for n in range(3):
-            result = lead_intake(lead=harness._lead(n), source="test")
-            assert result["state"] == "in_handling" and Path(result["notices"][0]).is_file()
+            lead = LeadIn.model_validate(harness._lead(n))
+            receipt = arrivals.record(lead, "test")
+            result = lead_intake(lead_id=receipt.lead_id, external_id=lead.external_id)
+            assert result["state"] == "in_handling" and len(result["notices"]) == 1
     assert len(made) == 1
+
+
+def _paused(before: frozenset, count: int = 1) -> list:
+    return _wait(
+        lambda: (
+            (r := _runs("lead-intake", besides=before))
+            and len(r) == count
+            and all(x.state.is_paused() or x.state.is_final() for x in r)
+            and r
+        ),
+        "the runs to suspend or end",
+    )
+
+
+def _run(before: frozenset, run_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    return next(r for r in _runs("lead-intake", besides=before) or [] if r.id == run_id)
+
+
+def test_one_waiting_run_per_lead_and_a_foreign_resume_is_refused(
+    served: Cli, tmp_path: Path
+) -> None:
+    """A duplicate arrival event ends at once instead of waiting beside the first run; a
+    resume given in Prefect (not through LeadFlow's record) acts on nothing, is recorded,
+    and the lead can still be decided."""
+    from prefect.flow_runs import resume_flow_run
+
+    before = _ids("lead-intake")
+    lead_id = _post(served, tmp_path, "KM-2026-000103")
+    [waiting] = _paused(before)
+    assert waiting.state.is_paused()
+    _emit(lead_id, "KM-2026-000103")  # the same arrival, again
+    runs = _wait(
+        lambda: _finished(
+            [r for r in _runs("lead-intake", besides=before) or [] if r.id != waiting.id], 1
+        ),
+        "the duplicate's run to end",
+    )
+    assert runs and sum(r.state.is_paused() for r in _runs("lead-intake", besides=before)) == 1
+
+    with temporary_settings(updates={PREFECT_API_URL: served.env["PREFECT_API_URL"]}):
+        resume_flow_run(waiting.id, run_input={"decision": "typed-in-the-ui"})
+    _wait(lambda: _run(before, waiting.id).state.is_final(), "the resumed run to end")
+    assert _db(served, "SELECT state FROM leads WHERE id = ?", lead_id) == [("triaged",)]
+    refused = _db(
+        served,
+        "SELECT actor, reason FROM audit_events WHERE lead_id = ? AND action = ?",
+        lead_id,
+        "lead.resume_refused",
+    )
+    assert len(refused) == 1 and "未予执行" in refused[0][1] and "记录" in refused[0][1]
+    served(
+        "lead", "decide", str(lead_id), "--mode", "joint", "--by", "杨正晓",
+        "--reason", "同意联合办理", check=0,
+    )  # fmt: skip
+    assert _db(served, "SELECT state FROM leads WHERE id = ?", lead_id) == [("in_handling",)]

@@ -143,10 +143,10 @@ RULES = {
             exempt=("models/documents",),
         ),
         ImportRule(
-            "Prefect only in flows and its adapter",
+            "Prefect only in flows and its adapters (commands, workers)",
             ("models", "leadflow"),
             ("prefect",),
-            exempt=("leadflow/prefect_runs.py",),
+            exempt=("leadflow/prefect_runs.py", "leadflow/worker.py"),
         ),
     )
 }
@@ -295,19 +295,19 @@ PLANTED = [
     ("only documents render", "models/services/planted.py", "import jinja2", "jinja2"),
     ("only documents render", "models/store/planted.py", "import weasyprint", "weasyprint"),
     (
-        "Prefect only in flows and its adapter",
+        "Prefect only in flows and its adapters (commands, workers)",
         "models/services/planted.py",
         "from prefect import get_run_logger",
         "prefect",
     ),
     (
-        "Prefect only in flows and its adapter",
+        "Prefect only in flows and its adapters (commands, workers)",
         "leadflow/cli.py",
         "def serve():\n    from prefect.deployments import run_deployment",
         "prefect.deployments",
     ),
     (
-        "Prefect only in flows and its adapter",
+        "Prefect only in flows and its adapters (commands, workers)",
         "leadflow/bench/harness.py",
         "def run():\n    import prefect",
         "prefect",
@@ -332,8 +332,16 @@ def test_a_planted_import_is_reported(
     ("name", "relative", "source"),
     [
         ("only documents render", "models/documents/rendering.py", "import jinja2, weasyprint"),
-        ("Prefect only in flows and its adapter", "leadflow/prefect_runs.py", "import prefect"),
-        ("Prefect only in flows and its adapter", "flows/intake.py", "from prefect import flow"),
+        (
+            "Prefect only in flows and its adapters (commands, workers)",
+            "leadflow/prefect_runs.py",
+            "import prefect",
+        ),
+        (
+            "Prefect only in flows and its adapters (commands, workers)",
+            "flows/intake.py",
+            "from prefect import flow",
+        ),
         ("models never import flows or shells", "leadflow/cli.py", "from flows import bulk"),
         ("the domain is plain code", "models/store/base.py", "import sqlalchemy"),
     ],
