@@ -16,7 +16,7 @@ import logging
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from prefect import flow, get_client, get_run_logger, task
+from prefect import flow, get_run_logger, task
 from prefect.context import FlowRunContext
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
@@ -28,7 +28,6 @@ from models.services import triage as triage_service
 from models.services.decisions import refuse_resume
 from models.store.database import transaction
 from models.store.lead import Lead, TriageProposal
-from models.store.organisation import Unit
 from models.store.periods import SHANGHAI
 
 # A waiting run suspended with less than this left before its deadline still waits this long.
@@ -102,25 +101,10 @@ def wait_for_decision(lead_id: int) -> None:
         get_run_logger().warning("lead %s: resume refused (%s)", lead_id, refused)
 
 
-def tag_with_unit(lead_id: int) -> None:
-    """Tag this run with the unit that has jurisdiction over its lead (a code, no content)."""
-    context = FlowRunContext.get()
-    if context is None or context.flow_run is None:
-        return
-    with transaction(runtime.engine()) as session:
-        lead = session.get_one(Lead, lead_id)
-        unit = session.get(Unit, lead.jurisdiction_unit_id) if lead.jurisdiction_unit_id else None
-    if unit is not None:
-        tags = sorted({*context.flow_run.tags, f"unit:{unit.code}"})
-        with get_client(sync_client=True) as client:
-            client.update_flow_run(context.flow_run.id, tags=tags)
-
-
 def take_in(lead_id: int, *, waiting: bool) -> dict[str, Any]:
     """Triage the recorded lead; wait for a leader where one must decide and ``waiting``;
     render its notices. What happened, as references."""
     proposal = triage(lead_id)
-    tag_with_unit(lead_id)
     if proposal.decided_mode is None and proposal.proposed_mode != Mode.own.value:
         _log().info("lead %s: %s handling proposed", lead_id, proposal.proposed_mode)
         if waiting:

@@ -32,6 +32,8 @@ from models.store.records import Document
 
 # How long `lead submit` follows its lead before saying it is still on its way.
 SUBMIT_WAIT_SECONDS = 60.0
+# How long `lead submit --no-wait` waits for the running stack to hand its lead on.
+HAND_ON_WAIT_SECONDS = 10.0
 _POLL_SECONDS = 0.05
 
 
@@ -77,20 +79,29 @@ def submit(lead: LeadIn, *, source: str, wait: bool, say: Callable[[str], None])
         return _follow(done, 0)
     if mode == "auto" and stack.running() is not None:
         reconciler.wake()
-        return _follow(done, SUBMIT_WAIT_SECONDS if wait else 0, handed_only=not wait)
+        done = _follow(
+            done, SUBMIT_WAIT_SECONDS if wait else HAND_ON_WAIT_SECONDS, handed_only=not wait
+        )
+        if done.handed_to is None:
+            raise NotHandedOn(
+                f"lead {done.receipt.lead_id} ({lead.external_id}) is recorded but the stack "
+                "has not handed it on yet (is its Prefect server answering? `leadflow status`); "
+                "its reconciler will"
+            )
+        return done
     done.handed_to = hand_on(done.receipt.lead_id, lead.external_id)
     return _follow(done, SUBMIT_WAIT_SECONDS if wait else 0)
 
 
 def hand_on(lead_id: int, external_id: str) -> str:
     """Claim the first attempt and hand it to the server; 75 if it cannot be."""
-    due = outbox.Due(lead_id, external_id, 0, None, None)
     with transaction(runtime.engine()) as session:
-        attempt = outbox.claim(session, due, grace=reconciler.GRACE)
-    if attempt is None:
+        due = outbox.request_of(session, lead_id)
+        attempt = outbox.claim(session, due, grace=reconciler.GRACE) if due else None
+    if due is None or attempt is None:
         return "claimed by the reconciler"
     try:
-        run = prefect_runs.hand_on(lead_id, external_id, attempt)
+        run = prefect_runs.hand_on(lead_id, external_id, attempt, due.unit)
     except LeadFlowError as exc:
         with transaction(runtime.engine()) as session:
             outbox.not_handed(session, lead_id, attempt)

@@ -164,7 +164,10 @@ def lead_submit(
     if done.receipt.duplicate:
         err.print(f"{lead.external_id} arrived before: lead {lead_id}, nothing new ({done.state})")
     elif done.state == "received":
-        err.print(f"{lead.external_id} recorded as lead {lead_id}, handed on ({done.handed_to})")
+        err.print(
+            f"{lead.external_id} recorded as lead {lead_id} and handed on (run {done.handed_to}); "
+            "not triaged yet"
+        )
     else:
         waits = ", awaiting a leader's decision" if done.state == "triaged" else ""
         err.print(f"{lead.external_id} received as lead {lead_id}: {done.state}{waits}")
@@ -219,9 +222,14 @@ def reconcile(
         float, typer.Option("--every", min=0.1, max=3600, help="Seconds between passes.")
     ] = 5.0,
     grace: Annotated[
-        float,
-        typer.Option("--grace", min=0, max=86400, help="Seconds a hand-on is left to its run."),
-    ] = 60.0,
+        float | None,
+        typer.Option(
+            "--grace",
+            min=0,
+            max=86400,
+            help="Seconds a hand-on is left to its run (LEADFLOW_RECONCILE_GRACE_SECONDS).",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Hand on again every lead whose intake has not completed (never handed on, its
@@ -231,10 +239,11 @@ def reconcile(
     from leadflow import reconciler
 
     _engine()
+    left = timedelta(seconds=get_settings().reconcile_grace_seconds if grace is None else grace)
     if watch:
-        reconciler.watch(every=every, grace=timedelta(seconds=grace), report=_report_pass)
+        reconciler.watch(every=every, grace=left, report=_report_pass)
         return
-    done = reconciler.run_pass(grace=timedelta(seconds=grace))
+    done = reconciler.run_pass(grace=left)
     _report_pass(done)
     _emit(done.as_dict(), as_json)
     if done.prefect_unreachable:
@@ -534,13 +543,18 @@ def sweep(
 @app.command()
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="Smaller sizes, for a smoke run.")] = False,
+    server: Annotated[
+        bool,
+        typer.Option("--server", help="The local stack: a Prefect server and two workers."),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Measure LeadFlow's speed on this machine (figures, not pass/fail)."""
     from leadflow.bench import harness
 
-    results = harness.run(quick=quick)
-    table = Table(title=f"leadflow bench{' --quick' if quick else ''}: this machine")
+    results = harness.run(quick=quick, server=server)
+    flags = "".join(f" --{n}" for n, on in (("server", server), ("quick", quick)) if on)
+    table = Table(title=f"leadflow bench{flags}: this machine")
     for column in ("figure", "value", "target", "met"):
         table.add_column(column, justify="left" if column == "figure" else "right")
     for key, value in results.items():

@@ -17,14 +17,17 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
 
 from models.domain.errors import LeadFlowError
 
 INTAKE_DEPLOYMENT = "lead-intake/lead-intake"
-# States of a flow run that will still carry the lead on: not to be handed on again.
-LIVE_STATES = frozenset({"SCHEDULED", "PENDING", "RUNNING", "PAUSED"})
+# States of a flow run that will still carry its lead on, and those that will only while
+# the worker that started it lives.
+QUEUED_STATES = frozenset({"SCHEDULED", "PAUSED"})
+STARTED_STATES = frozenset({"PENDING", "RUNNING"})
 
 
 def server_configured() -> bool:
@@ -74,7 +77,7 @@ def run_flow(flow: Any, say: Callable[[str], None], *args: Any) -> Any:
     return flow.fn(*args)
 
 
-def hand_on(lead_id: int, external_id: str, attempt: int) -> str:
+def hand_on(lead_id: int, external_id: str, attempt: int, unit: str | None = None) -> str:
     """Create the lead's intake run on the server (it does not wait for it): its id.
 
     The run is keyed by the attempt, so a retried hand-on of the same attempt finds the
@@ -90,6 +93,7 @@ def hand_on(lead_id: int, external_id: str, attempt: int) -> str:
                 parameters={"lead_id": lead_id, "external_id": external_id},
                 flow_run_name=f"intake {external_id}",
                 idempotency_key=f"intake-{external_id}-{attempt}",
+                tags=[f"unit:{unit}"] if unit else None,
                 timeout=0,
             ),
         )
@@ -100,9 +104,50 @@ def hand_on(lead_id: int, external_id: str, attempt: int) -> str:
     return str(run.id)
 
 
-def live_runs(run_ids: Sequence[str]) -> set[str] | None:
-    """Which of these flow runs will still carry their lead on; None if the server cannot
-    tell (unreachable)."""
+# Hand-ons in flight at once: the server takes each in a few milliseconds, but one at a
+# time a burst of arrivals would wait on the round trips.
+HAND_ON_CONCURRENCY = 16
+
+
+def hand_on_many(items: Sequence[tuple[int, str, int, str | None]]) -> dict[int, str | None]:
+    """Create the intake runs of many leads — (lead id, external id, attempt, unit) each —
+    concurrently over one client: each lead's run id, or None where the server refused."""
+    import asyncio
+
+    return asyncio.run(_hand_on_many(items))
+
+
+async def _hand_on_many(items: Sequence[tuple[int, str, int, str | None]]) -> dict[int, str | None]:
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    gate = asyncio.Semaphore(HAND_ON_CONCURRENCY)
+    async with get_client() as client:
+        deployment = await client.read_deployment_by_name(INTAKE_DEPLOYMENT)
+
+        async def one(lead_id: int, external_id: str, attempt: int, unit: str | None) -> str | None:
+            async with gate:
+                try:
+                    run = await client.create_flow_run_from_deployment(
+                        deployment.id,
+                        parameters={"lead_id": lead_id, "external_id": external_id},
+                        name=f"intake {external_id}",
+                        tags=[f"unit:{unit}"] if unit else None,
+                        idempotency_key=f"intake-{external_id}-{attempt}",
+                    )
+                except Exception:
+                    return None
+                return str(run.id)
+
+        runs = await asyncio.gather(*(one(*item) for item in items))
+    return {item[0]: run for item, run in zip(items, runs, strict=True)}
+
+
+def live_runs(run_ids: Sequence[str], *, grace: timedelta) -> set[str] | None:
+    """Which of these flow runs will still carry their lead on — queued, suspended, or
+    started less than ``grace`` ago (an intake takes seconds; one started long before is
+    taken for a run whose worker died with it) — or None if the server cannot tell."""
     ids = [UUID(r) for r in run_ids if _is_uuid(r)]
     if not ids:
         return set()
@@ -112,11 +157,20 @@ def live_runs(run_ids: Sequence[str]) -> set[str] | None:
     try:
         with get_client(sync_client=True) as client:
             runs = client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids))
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)), limit=len(ids)
             )
     except Exception:
         return None
-    return {str(r.id) for r in runs if r.state is not None and r.state.type.value in LIVE_STATES}
+    since = datetime.now(UTC) - grace
+    return {
+        str(r.id)
+        for r in runs
+        if r.state is not None
+        and (
+            r.state.type.value in QUEUED_STATES
+            or (r.state.type.value in STARTED_STATES and r.state.timestamp > since)
+        )
+    }
 
 
 def _is_uuid(text: str) -> bool:

@@ -20,8 +20,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from leadflow import prefect_runs
+from models import documents
 from models.config.settings import get_settings
 from models.services import outbox, runtime
+from models.store.base import utcnow
 from models.store.database import transaction
 
 # A hand-on younger than this is left to its run: a burst may queue runs for a while.
@@ -35,6 +37,7 @@ class Pass:
 
     handed_on: list[int] = field(default_factory=list)
     taken_in_here: list[int] = field(default_factory=list)
+    notices_rendered: list[int] = field(default_factory=list)
     still_running: list[int] = field(default_factory=list)
     not_handed: list[int] = field(default_factory=list)
     prefect_unreachable: bool = False
@@ -64,48 +67,67 @@ def take_in_here(item: outbox.Due, *, say: Callable[[str], None] | None = None) 
     return outbox.HERE
 
 
+def _render_left_behind(grace: timedelta, done: Pass) -> None:
+    """Render the notices a run numbered and did not render (its worker died): keyed, so
+    a notice rendered meanwhile by its run is not rendered twice."""
+    desk = runtime.desk()
+    with transaction(runtime.engine()) as session:
+        left = documents.pending(session, before=utcnow() - grace, limit=200)
+    rendered = documents.render_each(
+        runtime.engine(), left, output_dir=desk.output_dir, actor=desk.actor
+    )
+    done.notices_rendered = [d.id for d in rendered if d.status == "issued"]
+
+
 def run_pass(*, grace: timedelta = GRACE) -> Pass:
     """One pass over the due leads (see the module's docstring)."""
     done = Pass()
+    server = prefect_runs.server_configured()
+    _render_left_behind(grace, done)
     with transaction(runtime.engine()) as session:
-        due = outbox.due(session, grace=grace)
+        due = outbox.due(session, grace=grace, waiting_runs=server)
     if not due:
         return done
-    if not prefect_runs.server_configured():
+    if not server:
         for item in due:
             take_in_here(item)
             done.taken_in_here.append(item.lead_id)
         return done
-    live = prefect_runs.live_runs([i.flow_run for i in due if i.flow_run])
+    live = prefect_runs.live_runs([i.flow_run for i in due if i.flow_run], grace=grace)
     if live is None:
         done.prefect_unreachable = True
         return done
-    for item in due:
-        if item.flow_run in live:
-            done.still_running.append(item.lead_id)
-        else:
-            _hand_on(item, grace, done)
+    done.still_running = [i.lead_id for i in due if i.flow_run in live]
+    _hand_on([i for i in due if i.flow_run not in live], grace, done)
     return done
 
 
-def _hand_on(item: outbox.Due, grace: timedelta, done: Pass) -> None:
+def _hand_on(due: list[outbox.Due], grace: timedelta, done: Pass) -> None:
+    """Claim each lead's next attempt, hand the claimed on together, record each outcome."""
+    claimed: list[tuple[outbox.Due, int]] = []
     with transaction(runtime.engine()) as session:
-        attempt = outbox.claim(session, item, grace=grace)
-    if attempt is None:
+        for item in due:
+            attempt = outbox.claim(session, item, grace=grace)
+            if attempt is not None:
+                claimed.append((item, attempt))
+    if not claimed:
         return
     try:
-        run = prefect_runs.hand_on(item.lead_id, item.external_id, attempt)
-    except Exception:
-        with transaction(runtime.engine()) as session:
-            outbox.not_handed(session, item.lead_id, attempt)
-        done.not_handed.append(item.lead_id)
-        return
+        runs = prefect_runs.hand_on_many(
+            [(i.lead_id, i.external_id, attempt, i.unit) for i, attempt in claimed]
+        )
+    except Exception:  # the server went away, or has no intake deployment yet
+        runs = {}
     with transaction(runtime.engine()) as session:
-        outbox.handed(session, item.lead_id, attempt, run)
-    log.info(
-        "lead %s (%s): handed on, attempt %s, run %s", item.lead_id, item.external_id, attempt, run
-    )
-    done.handed_on.append(item.lead_id)
+        for item, attempt in claimed:
+            if run := runs.get(item.lead_id):
+                outbox.handed(session, item.lead_id, attempt, run)
+                done.handed_on.append(item.lead_id)
+            else:
+                outbox.not_handed(session, item.lead_id, attempt)
+                done.not_handed.append(item.lead_id)
+    if done.handed_on:
+        log.info("%s lead(s) handed on: %s", len(done.handed_on), done.handed_on[:20])
 
 
 def _socket_path() -> Path:
@@ -132,10 +154,14 @@ def watch(*, every: float, grace: timedelta, report: Callable[[Pass], None]) -> 
         listener.bind(str(path))
         while True:
             try:
-                report(run_pass(grace=grace))
+                done = run_pass(grace=grace)
+                report(done)
             except Exception as exc:  # the database or Prefect away: try again next pass
                 log.warning("reconcile pass failed (%s); trying again", type(exc).__name__)
-            readable, _, _ = select.select([listener], [], [], every)
+                done = Pass()
+            # A full pass may have left more behind it (a burst): go on at once.
+            busy = len(done.handed_on) + len(done.taken_in_here) >= outbox.DUE_BATCH
+            readable, _, _ = select.select([listener], [], [], 0 if busy else every)
             while readable:
                 listener.recv(64)
                 readable, _, _ = select.select([listener], [], [], 0)

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # it in this process (reporting to that server if one is set); "auto" is deployment
     # when PREFECT_API_URL is set, else local (Prefect's embedded mode).
     intake_mode: Literal["auto", "local", "deployment"] = "auto"
+    # How long `leadflow reconcile` leaves a handed-on lead to its run before handing it
+    # on again (a run started longer ago is taken for one whose worker died).
+    reconcile_grace_seconds: float = 60.0
 
 
 def get_settings() -> Settings:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -75,11 +76,20 @@ def render(session: Session, document_id: int, *, output_dir: Path, actor: str) 
     return document
 
 
-def pending(session: Session, *, lead_id: int | None = None, limit: int | None = None) -> list[int]:
-    """The ids of the documents still to render (of one lead, or all), oldest first."""
+def pending(
+    session: Session,
+    *,
+    lead_id: int | None = None,
+    limit: int | None = None,
+    before: datetime | None = None,
+) -> list[int]:
+    """The ids of the documents still to render (of one lead, or all; issued before a
+    time, or whenever), oldest first."""
     query = select(Document.id).where(Document.status == "pending").order_by(Document.id)
     if lead_id is not None:
         query = query.where(Document.lead_id == lead_id)
+    if before is not None:
+        query = query.where(Document.issued_at < before)
     return list(session.scalars(query.limit(limit)))
 
 

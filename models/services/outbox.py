@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from models.domain.lifecycle import INITIAL
+from models.domain.lifecycle import INITIAL, State
+from models.domain.triage import Mode
 from models.services.intake import Arrival, Receipt, register
 from models.store.base import utcnow
-from models.store.lead import Lead
+from models.store.lead import Lead, TriageProposal
+from models.store.organisation import Entity, Unit
 from models.store.outbox import IntakeRequest
 
 if TYPE_CHECKING:
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 
 # The run a command makes in its own process, when no Prefect server is there to take it.
 HERE = "here"
+# Due leads taken in one pass of the reconciler.
+DUE_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -39,36 +43,80 @@ class Due:
     attempts: int
     flow_run: str | None
     handed_at: datetime | None
+    # The code of the unit supervising the lead's entity: the run's tag.
+    unit: str | None = None
 
 
 def arrive(session: Session, arrival: Arrival, *, actor: str) -> Receipt:
     """Register one arrival and, if it is new, its intake request (one transaction)."""
-    receipt = register(session, [arrival], actor=actor).receipts[0]
-    if not receipt.duplicate:
-        session.add(IntakeRequest(lead_id=receipt.lead_id, requested_at=utcnow(), attempts=0))
-        session.flush()
-    return receipt
+    return arrive_many(session, [arrival], actor=actor)[0]
 
 
-def due(session: Session, *, grace: timedelta, limit: int = 500) -> list[Due]:
-    """The leads still ``received`` whose request was never handed on, or whose hand-on
-    failed, or is older than ``grace``: oldest first."""
+def arrive_many(session: Session, arrivals: list[Arrival], *, actor: str) -> list[Receipt]:
+    """Register arrivals and the intake request of each new lead, in the session's
+    transaction: none is handed on before both are recorded."""
+    receipts = register(session, arrivals, actor=actor).receipts
+    now = utcnow()
+    session.add_all(
+        IntakeRequest(lead_id=r.lead_id, requested_at=now, attempts=0)
+        for r in receipts
+        if not r.duplicate
+    )
+    session.flush()
+    return receipts
+
+
+def due(
+    session: Session, *, grace: timedelta, waiting_runs: bool, limit: int = DUE_BATCH
+) -> list[Due]:
+    """The leads whose intake has not completed — still ``received``, or (``waiting_runs``:
+    where runs wait for leaders) awaiting a leader with no run recorded as waiting — whose
+    request was never handed on, or whose hand-on failed or is older than ``grace``:
+    oldest first."""
     stale = utcnow() - grace
-    rows = session.execute(
+    query = _requests(waiting_runs=waiting_runs).where(
+        or_(IntakeRequest.handed_at.is_(None), IntakeRequest.handed_at < stale)
+    )
+    return [Due(*r) for r in session.execute(query.order_by(Lead.id).limit(limit)).all()]
+
+
+def request_of(session: Session, lead_id: int) -> Due | None:
+    """The lead's request as it stands, while its intake has not completed."""
+    row = session.execute(_requests(waiting_runs=False).where(Lead.id == lead_id)).first()
+    return Due(*row) if row else None
+
+
+def _requests(
+    *, waiting_runs: bool
+) -> Select[tuple[int, str, int, str | None, datetime | None, str]]:
+    """Leads whose intake has not completed (see :func:`due`), with their request and the
+    code of the unit supervising their entity."""
+    unfinished = Lead.state == INITIAL.value
+    if waiting_runs:
+        unfinished = or_(
+            unfinished,
+            and_(
+                Lead.state == State.triaged.value,
+                TriageProposal.decided_mode.is_(None),
+                TriageProposal.proposed_mode != Mode.own.value,
+                TriageProposal.waiting_flow_run.is_(None),
+            ),
+        )
+    return (
         select(
             Lead.id,
             Lead.external_id,
-            IntakeRequest.attempts,
+            func.coalesce(IntakeRequest.attempts, 0),
             IntakeRequest.flow_run,
             IntakeRequest.handed_at,
+            Unit.code,
         )
         .outerjoin(IntakeRequest, IntakeRequest.lead_id == Lead.id)
-        .where(Lead.state == INITIAL.value)
-        .where(or_(IntakeRequest.handed_at.is_(None), IntakeRequest.handed_at < stale))
-        .order_by(Lead.id)
-        .limit(limit)
-    ).all()
-    return [Due(r[0], r[1], r[2] or 0, r[3], r[4]) for r in rows]
+        .join(Entity, Entity.id == Lead.entity_id)
+        .join(Unit, Unit.id == Entity.supervised_by_id)
+        .outerjoin(TriageProposal, TriageProposal.lead_id == Lead.id)
+        .where(unfinished)
+    )
 
 
 def claim(session: Session, item: Due, *, grace: timedelta) -> int | None:
@@ -88,8 +136,7 @@ def claim(session: Session, item: Due, *, grace: timedelta) -> int | None:
             .execution_options(synchronize_session=False)
         ),
     )
-    state = session.scalar(select(Lead.state).where(Lead.id == item.lead_id))
-    return attempt if taken.rowcount == 1 and state == INITIAL.value else None
+    return attempt if taken.rowcount == 1 else None
 
 
 def handed(session: Session, lead_id: int, attempt: int, flow_run: str) -> None:
