@@ -558,7 +558,7 @@ def bench(
     for column in ("figure", "value", "target", "met"):
         table.add_column(column, justify="left" if column == "figure" else "right")
     for key, value in results.items():
-        target = harness.TARGETS.get(key)
+        target = harness.target(key)
         verdict = harness.met(key, value) if isinstance(value, int | float) else None
         table.add_row(
             key,

@@ -104,9 +104,9 @@ def hand_on(lead_id: int, external_id: str, attempt: int, unit: str | None = Non
     return str(run.id)
 
 
-# Hand-ons in flight at once: the server takes each in a few milliseconds, but one at a
-# time a burst of arrivals would wait on the round trips.
-HAND_ON_CONCURRENCY = 16
+# Hand-ons in flight at once. On the local stack's SQLite-backed Prefect server concurrent
+# writes lock each other out (503s, which Prefect's client retries after 2, 4, 8… s).
+HAND_ON_CONCURRENCY = 1
 
 
 def hand_on_many(items: Sequence[tuple[int, str, int, str | None]]) -> dict[int, str | None]:

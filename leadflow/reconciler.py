@@ -146,6 +146,7 @@ def wake() -> None:
 def watch(*, every: float, grace: timedelta, report: Callable[[Pass], None]) -> None:
     """Pass after pass until the process is stopped: at once when woken, else every
     ``every`` seconds."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     path = _socket_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():

@@ -278,6 +278,9 @@ def _environment(where: Path, api_url: str, name: str) -> dict[str, str]:
     }
     if name == SERVER:
         env["PREFECT_LOGGING_LEVEL"] = "WARNING"
+        # Marking queued runs late rewrites every one of them on the SQLite database: under
+        # a burst those writes lock out the workers' for tens of seconds.
+        env["PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED"] = "false"
     return env
 
 

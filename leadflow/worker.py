@@ -16,8 +16,11 @@ again.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib
 import inspect
+import itertools
+import json
 import logging
 import os
 import random
@@ -44,10 +47,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("leadflow.worker")
 
 DEFAULT_LIMIT = 4
-DEFAULT_POLL_SECONDS = 1.0
+DEFAULT_POLL_SECONDS = 0.5
 # How long a stopping worker waits for its running runs before handing them back.
 GRACE_SECONDS = 30.0
 GIVE_BACK_SECONDS = 10.0
+# How often the poll also tells the server the deployments are served (see _scheduled).
+READY_SECONDS = 30.0
+# How long to wait before polling again a server that failed to answer.
+UNREACHABLE_SECONDS = 2.0
+# However long a request to the server hangs, a stopping worker is gone after this.
+EXIT_SECONDS = GRACE_SECONDS + GIVE_BACK_SECONDS + 5.0
 # A poll asks for this many candidates per free slot, so that a run another worker took
 # in the meantime leaves a spare to claim instead of a wait for the next poll.
 CANDIDATES_PER_SLOT = 3
@@ -72,20 +81,88 @@ def flow_of(entrypoint: str) -> Flow[..., Any]:
     return flow
 
 
-def apply_deployments() -> dict[UUID, Served]:
+def apply_deployments(stopping: threading.Event) -> dict[UUID, Served]:
     """Create or update the deployments of prefect.yaml (schedules and triggers too) on
-    the server; the ones this worker serves, by deployment id."""
+    the server; the ones this worker serves, by deployment id. Stops early once
+    ``stopping`` is set."""
     from flows.serve import declared, deployments
 
     served: dict[UUID, Served] = {}
     for spec, deployment in zip(declared(), deployments(), strict=True):
-        deployment_id: UUID = deployment.apply()
-        _one_automation_each(deployment_id, {t.name for t in deployment.triggers if t.name})
+        deployment_id = _apply(deployment, stopping)
+        if deployment_id is None:
+            break
         served[deployment_id] = Served(
             deployment_id, deployment.full_name, flow_of(spec["entrypoint"])
         )
-        log.info("deployment %s applied (%s)", deployment.full_name, deployment_id)
     return served
+
+
+def _apply(deployment: Any, stopping: threading.Event) -> UUID | None:
+    """Apply one deployment unless the server has it as declared already; if the server
+    cannot take it now (a busy SQLite database refuses writes for a while) but has it,
+    serve the copy it has rather than wait, and otherwise try again until it can or the
+    worker is stopped."""
+    names = {t.name for t in deployment.triggers if t.name}
+    # The declaration's digest rides in the deployment's version, so a worker restarted
+    # on the same prefect.yaml and code reads it back instead of writing it again.
+    digest = json.dumps(deployment.model_dump(mode="json"), sort_keys=True, default=str)
+    deployment.version = f"{deployment.version} {hashlib.sha256(digest.encode()).hexdigest()[:12]}"
+    for attempt in itertools.count():
+        if stopping.is_set():
+            return None
+        try:
+            current = _current(deployment.full_name, deployment.version, names)
+            if current is not None:
+                log.info("deployment %s as declared already (%s)", deployment.full_name, current)
+                return current
+            deployment_id: UUID = deployment.apply()
+            _one_automation_each(deployment_id, names)
+        except Exception as exc:
+            existing = _existing(deployment.full_name)
+            if existing is not None:
+                log.warning(
+                    "deployment %s not updated (%s): the server's copy is served",
+                    deployment.full_name,
+                    type(exc).__name__,
+                )
+                return existing
+            log.warning("deployment %s not applied (%s)", deployment.full_name, type(exc).__name__)
+            stopping.wait(min(30.0, 2.0**attempt))
+            continue
+        log.info("deployment %s applied (%s)", deployment.full_name, deployment_id)
+        return deployment_id
+    return None
+
+
+def _current(name: str, version: str, triggers: set[str]) -> UUID | None:
+    """The deployment's id if the server has it with this version and one automation for
+    each of its triggers."""
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            found = client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            return None
+        if found.version != version:
+            return None
+        related = client.read_resource_related_automations(f"prefect.deployment.{found.id}")
+        if sorted(a.name for a in related if a.name in triggers) != sorted(triggers):
+            return None
+        return found.id
+
+
+def _existing(name: str) -> UUID | None:
+    from prefect import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            found: UUID = client.read_deployment_by_name(name).id
+            return found
+    except Exception:
+        return None
 
 
 def _one_automation_each(deployment_id: UUID, names: set[str]) -> None:
@@ -281,6 +358,7 @@ class Worker:
         self._running: dict[UUID, tuple[threading.Thread, FlowRun]] = {}
         self._lock = threading.Lock()
         self._freed = threading.Event()
+        self._ready_at = -READY_SECONDS
 
     def free(self) -> int:
         with self._lock:
@@ -301,21 +379,24 @@ class Worker:
                     self._freed.wait(self.poll)
                     self._freed.clear()
                     continue
-                started = self._take(context.client, free)
-                if started < free:
+                try:
+                    more = self._take(context.client, free)
+                except Exception as exc:
+                    # The server is down or refusing: runs wait there, the worker waits here.
+                    log.warning("polling failed (%s): trying again", type(exc).__name__)
+                    self.stopping.wait(max(self.poll, UNREACHABLE_SECONDS))
+                    continue
+                if not more:
                     self.stopping.wait(self.poll)
             self._drain(context.client)
 
-    def _take(self, client: SyncPrefectClient, free: int) -> int:
-        """Claim and start up to ``free`` of the scheduled runs due now; how many started."""
+    def _take(self, client: SyncPrefectClient, free: int) -> bool:
+        """Claim and start up to ``free`` of the scheduled runs due now; whether more may be
+        waiting (the poll found as many as it asked for)."""
         from prefect.client.schemas.objects import FlowRun
-        from prefect.types._datetime import now
 
-        runs = client.get_scheduled_flow_runs_for_deployments(
-            deployment_ids=list(self.served),
-            scheduled_before=now("UTC"),
-            limit=free * CANDIDATES_PER_SLOT,
-        )
+        asked = free * CANDIDATES_PER_SLOT
+        runs = self._scheduled(client, asked)
         # Two workers polling together see the same runs first; each tries them in its own
         # order so that they seldom ask for the same one.
         random.shuffle(runs)
@@ -328,7 +409,51 @@ class Worker:
             if claim(client, flow_run):
                 self._start(FlowRun.model_validate(flow_run, from_attributes=True))
                 started += 1
-        return started
+        return len(runs) == asked
+
+    def _scheduled(self, client: SyncPrefectClient, limit: int) -> list[Any]:
+        """The served deployments' runs due now, oldest first.
+
+        Prefect's runner polls `get_scheduled_flow_runs_for_deployments`, which also
+        marks the deployments ready: a write for every poll, which on a SQLite server
+        queues behind the runs' own writes (up to its 60 s lock timeout). That call is
+        made once every READY_SECONDS, to keep the deployments shown ready; the other
+        polls read the same runs with a plain filter.
+        """
+        from prefect.client.schemas.filters import (
+            FlowRunFilter,
+            FlowRunFilterDeploymentId,
+            FlowRunFilterNextScheduledStartTime,
+            FlowRunFilterState,
+            FlowRunFilterStateType,
+        )
+        from prefect.client.schemas.objects import StateType
+        from prefect.client.schemas.sorting import FlowRunSort
+        from prefect.types._datetime import now
+
+        due = now("UTC")
+        if time.monotonic() - self._ready_at > READY_SECONDS:
+            self._ready_at = time.monotonic()
+            return list(
+                client.get_scheduled_flow_runs_for_deployments(
+                    deployment_ids=list(self.served), scheduled_before=due, limit=limit
+                )
+            )
+        return list(
+            client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    deployment_id=FlowRunFilterDeploymentId(any_=list(self.served)),
+                    state=FlowRunFilterState(
+                        type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])
+                    ),
+                    next_scheduled_start_time=FlowRunFilterNextScheduledStartTime.model_validate(
+                        {"before_": due}
+                    ),
+                ),
+                sort=FlowRunSort.NEXT_SCHEDULED_START_TIME_ASC,
+                limit=limit,
+            )
+        )
 
     def _start(self, flow_run: FlowRun) -> None:
         import contextvars
@@ -404,10 +529,22 @@ def _run_settings() -> Iterator[None]:
 def _stop_on_signals(worker: Worker) -> None:
     def stop(signum: int, frame: FrameType | None) -> None:
         log.info("%s received: no new runs are taken", signal.Signals(signum).name)
-        worker.stopping.set()
+        if not worker.stopping.is_set():
+            worker.stopping.set()
+            deadline = threading.Timer(EXIT_SECONDS, _exit_now)
+            deadline.daemon = True
+            deadline.start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+
+
+def _exit_now() -> None:
+    """The stop took longer than it may: a request to an unresponsive server (which the
+    client retries for minutes) must not keep the process alive."""
+    log.warning("not stopped after %.0f s: exiting now", EXIT_SECONDS)
+    logging.shutdown()
+    os._exit(0)
 
 
 def _log_to_stderr() -> None:
@@ -438,8 +575,10 @@ def worker(
             "(`leadflow up`)"
         )
     _log_to_stderr()
-    taker = Worker(apply_deployments(), limit=limit, poll=poll)
+    taker = Worker({}, limit=limit, poll=poll)
+    # Handlers first: a worker stopped while it applies the deployments still exits 0.
     _stop_on_signals(taker)
+    taker.served = apply_deployments(taker.stopping)
     log.info("worker %d: at most %d run(s) at once, polling every %.2f s", os.getpid(), limit, poll)
     taker.run()
     log.info("worker %d stopped after %d run(s)", os.getpid(), taker.executed)

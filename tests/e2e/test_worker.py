@@ -169,7 +169,14 @@ def test_two_workers_run_each_intake_once_in_their_own_processes(
             temporary_settings(updates={PREFECT_API_URL: home["PREFECT_API_URL"]}),
             get_client(sync_client=True) as client,
         ):
+            # Both workers poll before the runs are handed on, so that both may take them.
+            for log, worker in zip(logs, workers, strict=True):
+                ready = f"worker {worker.pid}: at most 4 run(s) at once"
+                _wait(lambda log=log, ready=ready: ready in log.read_text(), "a worker to start")
             ids = _hand_on(client, home)
+            intake = client.read_deployment_by_name("lead-intake/lead-intake")
+            owned = client.read_resource_related_automations(f"prefect.deployment.{intake.id}")
+            assert len(owned) == 1, "two workers applying the trigger left one automation"
 
             def settled() -> list[Any]:
                 for worker in workers:
