@@ -146,7 +146,8 @@ def wake() -> None:
 def watch(*, every: float, grace: timedelta, report: Callable[[Pass], None]) -> None:
     """Pass after pass until the process is stopped: at once when woken, else every
     ``every`` seconds."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     path = _socket_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
