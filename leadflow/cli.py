@@ -86,7 +86,7 @@ def _shell_commands() -> None:
     """The local stack's and the worker's commands, which live beside the stack."""
     from leadflow import stack, worker
 
-    for command in (*stack.COMMANDS, *getattr(worker, "COMMANDS", ())):
+    for command in (*stack.COMMANDS, *worker.COMMANDS):
         app.command()(command)
 
 

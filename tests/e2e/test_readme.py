@@ -155,14 +155,26 @@ def _environment(home: Path) -> dict[str, str]:
     }
 
 
+def _with_the_stack(block: str) -> str:
+    """The block with the local stack started once the organisation is loaded, and
+    stopped at the end."""
+    lines = block.splitlines()
+    at = next(n for n, line in enumerate(lines) if line.startswith("leadflow org load")) + 1
+    return "\n".join([*lines[:at], "leadflow up", *lines[at:], "leadflow down"])
+
+
 @pytest.mark.slow
-def test_the_using_it_block_runs_as_written(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stack", [False, True], ids=["embedded", "with the stack"])
+def test_the_using_it_block_runs_as_written(tmp_path: Path, stack: bool) -> None:
     """Each command of the block, in order, in a folder laid out as this one after
-    `./run demo` (the venv, the examples), on a fresh database: every one exits 0."""
+    `./run demo` (the venv, the examples), on a fresh database: every one exits 0 — on
+    the embedded default, and against the local stack (`leadflow up` … `leadflow down`,
+    which leaves no process behind)."""
     if not (VENV / "bin" / "activate").is_file():
         pytest.skip(f"no venv at {VENV}: the README's setup command (./run demo) makes it")
     block = using_it_block()
     assert len(re.findall(r"^leadflow ", block, re.M)) >= 20, "the block lost its commands"
+    block = _with_the_stack(block) if stack else block
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     (tmp_path / ".venv").symlink_to(VENV, target_is_directory=True)
     failures = tmp_path / "failures.txt"
@@ -180,3 +192,15 @@ def test_the_using_it_block_runs_as_written(tmp_path: Path) -> None:
         f"README's 'Using it' block: {failed or f'exit {done.returncode}'}\n{done.stderr[-4000:]}"
     )
     assert done.stdout.splitlines()[0] == "1", "lead submit prints the first lead's id"
+    if stack:
+        home = str(tmp_path / ".leadflow").encode()
+        left = [p for p in Path("/proc").glob("[0-9]*") if _names(p, home)]
+        assert not left, f"processes of the stack left behind: {left}"
+
+
+def _names(process: Path, needle: bytes) -> bool:
+    """Whether a live process's command line or environment names ``needle``."""
+    try:
+        return any(needle in (process / f).read_bytes() for f in ("cmdline", "environ"))
+    except OSError:
+        return False
