@@ -26,7 +26,7 @@ from models.inputs.schemas import LeadIn
 from models.services import outbox, runtime
 from models.services.intake import Arrival, Receipt
 from models.store.database import transaction
-from models.store.lead import Lead
+from models.store.lead import Lead, TriageProposal
 from models.store.outbox import IntakeRequest
 from models.store.records import Document
 
@@ -44,6 +44,7 @@ class Submitted:
     handed_to: str | None = None
     state: str = INITIAL.value
     notices: list[str] = field(default_factory=list)
+    proposed_mode: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +53,7 @@ class Submitted:
             "duplicate": self.receipt.duplicate,
             "state": self.state,
             "flow_run": self.handed_to,
+            "proposed_mode": self.proposed_mode,
             "notices": self.notices,
         }
 
@@ -125,9 +127,17 @@ def _follow(done: Submitted, seconds: float, *, handed_only: bool = False) -> Su
             run = session.scalar(
                 select(IntakeRequest.flow_run).where(IntakeRequest.lead_id == lead_id)
             )
-            notices = session.scalars(
-                select(Document.number).where(Document.lead_id == lead_id).order_by(Document.id)
-            ).all()
+            done.proposed_mode = session.scalar(
+                select(TriageProposal.proposed_mode).where(TriageProposal.lead_id == lead_id)
+            )
+            notices = [
+                path or number
+                for number, path in session.execute(
+                    select(Document.number, Document.path)
+                    .where(Document.lead_id == lead_id)
+                    .order_by(Document.id)
+                )
+            ]
         done.state, done.handed_to, done.notices = str(state), run or done.handed_to, list(notices)
         settled = bool(run) if handed_only else state != INITIAL.value
         if settled or time.monotonic() >= deadline:
