@@ -28,6 +28,9 @@ def describe(error: BaseException) -> str:
         for label, name in (("table", "table_name"), ("constraint", "constraint_name")):
             if value := getattr(diag, name, None):
                 parts.append(f"{label} {value}")
+        # P0001 is raised by LeadFlow's own triggers: their message is ours, never data.
+        if state == "P0001" and (own := getattr(diag, "message_primary", None)):
+            parts.append(own)
         return f"{kind} ({', '.join(parts)})" if parts else kind
     # SQLite's messages name constraints and columns, never values.
     return f"{kind}: {error}" if type(error).__module__.startswith("sqlite3") else kind
