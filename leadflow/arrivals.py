@@ -151,14 +151,16 @@ def post(lead: LeadIn, *, source: str) -> tuple[Receipt, str]:
     receipt = record(lead, source)
     if receipt.duplicate:
         return receipt, "none (a duplicate: nothing posted)"
-    due = outbox.Due(receipt.lead_id, lead.external_id, 0, None, None)
     with transaction(runtime.engine()) as session:
-        attempt = outbox.claim(session, due, grace=reconciler.GRACE)
+        due = outbox.request_of(session, receipt.lead_id)
+        attempt = outbox.claim(session, due, grace=reconciler.GRACE) if due else None
+    if attempt is None:  # the reconciler took it first: it hands it on
+        return receipt, "none (handed on by the reconciler)"
     try:
         event = prefect_runs.post_arrival(receipt.lead_id, lead.external_id)
     except LeadFlowError as exc:
         with transaction(runtime.engine()) as session:
-            outbox.not_handed(session, receipt.lead_id, attempt or 0)
+            outbox.not_handed(session, receipt.lead_id, attempt)
         raise NotHandedOn(
             f"lead {receipt.lead_id} ({lead.external_id}) is recorded but the event was not "
             f"posted: {exc}; the reconciler will hand it on"
