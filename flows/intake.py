@@ -8,6 +8,11 @@ worker) until the policy's decision deadline; the decision is recorded through L
 The run is handed references only — the lead's id and external id — and reads the lead
 from LeadFlow's database (docs/architecture.md principle 8); its name is the lead's
 external id, so Prefect's UI shows which run is which lead without what the lead says.
+
+Under a burst the reconciler hands leads on in batches (`lead_intake_batch`): one run
+takes many leads, each lead a task run of its own named after it, and a lead that waits
+for a leader gets its waiting run made already suspended (flows/waiting.py) — a flow run
+per lead costs about eleven requests to Prefect, which bounds a server near ten a second.
 """
 
 from __future__ import annotations
@@ -17,10 +22,18 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.flow_runs import suspend_flow_run
-from prefect.input import RunInput
+from sqlalchemy import select
 
+from flows.waiting import (
+    LeaderDecision,
+    create_waiting_run,
+    given_decision,
+    pause_key,
+    resume,
+)
 from models import documents
 from models.domain.triage import Mode
 from models.services import runtime
@@ -32,12 +45,6 @@ from models.store.periods import SHANGHAI
 
 # A waiting run suspended with less than this left before its deadline still waits this long.
 SHORTEST_WAIT = timedelta(minutes=1)
-
-
-class LeaderDecision(RunInput):
-    """The key of a decision recorded in LeadFlow: nothing else reaches Prefect."""
-
-    decision: str
 
 
 def triage(lead_id: int) -> TriageProposal:
@@ -79,37 +86,53 @@ def _may_wait(lead_id: int, run_id: str) -> int | None:
         return _seconds_until(proposal.decision_due)
 
 
+def _waited(lead_id: int, run_id: str) -> bool:
+    """Whether this run is the one recorded as waiting: started again while the lead is
+    undecided, it was resumed from outside LeadFlow."""
+    with transaction(runtime.engine()) as session:
+        return session.get_one(TriageProposal, lead_id).waiting_flow_run == run_id
+
+
 def wait_for_decision(lead_id: int) -> None:
     """Suspend for the leader's decision when this run can be resumed (a deployment run);
-    resumed, act only on the decision the record holds (a stale or foreign resume is
-    refused and recorded)."""
+    resumed without the decision recorded, or with another one, act on nothing: the
+    resume is refused and recorded."""
     context = FlowRunContext.get()
     flow_run = context.flow_run if context else None
     if flow_run is None or flow_run.deployment_id is None:
         return
-    seconds = _may_wait(lead_id, str(flow_run.id))
-    if seconds is None:
-        return
-    given = suspend_flow_run(
-        wait_for_input=LeaderDecision, key=f"decision-{lead_id}", timeout=seconds
-    )
+    run = str(flow_run.id)
+    given = given_decision(lead_id, flow_run.id)
+    if given is None and not _waited(lead_id, run):
+        seconds = _may_wait(lead_id, run)
+        if seconds is None:
+            return
+        given = suspend_flow_run(
+            wait_for_input=LeaderDecision, key=pause_key(lead_id), timeout=seconds
+        ).decision
     with transaction(runtime.engine()) as session:
-        refused = refuse_resume(
-            session, lead_id, given.decision, run=str(flow_run.id), actor=runtime.actor()
-        )
+        refused = refuse_resume(session, lead_id, given or "", run=run, actor=runtime.actor())
     if refused:
         get_run_logger().warning("lead %s: resume refused (%s)", lead_id, refused)
+
+
+def _awaits_leader(proposal: TriageProposal) -> bool:
+    return proposal.decided_mode is None and proposal.proposed_mode != Mode.own.value
 
 
 def take_in(lead_id: int, *, waiting: bool) -> dict[str, Any]:
     """Triage the recorded lead; wait for a leader where one must decide and ``waiting``;
     render its notices. What happened, as references."""
     proposal = triage(lead_id)
-    if proposal.decided_mode is None and proposal.proposed_mode != Mode.own.value:
+    if _awaits_leader(proposal):
         _log().info("lead %s: %s handling proposed", lead_id, proposal.proposed_mode)
         if waiting:
             wait_for_decision(lead_id)
     notices = render_notices(lead_id) if waiting else render_notices.fn(lead_id)
+    return _outcome(lead_id, proposal, notices)
+
+
+def _outcome(lead_id: int, proposal: TriageProposal, notices: list[str]) -> dict[str, Any]:
     with transaction(runtime.engine()) as session:
         state = session.get_one(Lead, lead_id).state
     return {
@@ -118,6 +141,59 @@ def take_in(lead_id: int, *, waiting: bool) -> dict[str, Any]:
         "proposed_mode": proposal.proposed_mode,
         "notices": notices,
     }
+
+
+def park(lead_id: int, external_id: str, unit: str | None) -> str | None:
+    """Give the lead awaiting a leader its waiting run, made suspended (flows/waiting.py),
+    unless it has one or was decided meanwhile: the run's id."""
+    with transaction(runtime.engine()) as session:
+        proposal = session.get_one(TriageProposal, lead_id)
+        if not _awaits_leader(proposal) or proposal.waiting_flow_run is not None:
+            return proposal.waiting_flow_run
+        seconds = _seconds_until(proposal.decision_due)
+    run = create_waiting_run(
+        lead_id, external_id, seconds=seconds, tags=[f"unit:{unit}"] if unit else []
+    )
+    with transaction(runtime.engine()) as session:
+        proposal = session.get_one(TriageProposal, lead_id, populate_existing=True)
+        if proposal.waiting_flow_run is None:
+            proposal.waiting_flow_run = run
+        decided = proposal.decision_key
+    if decided is not None:  # decided while the run was made: it goes on at once
+        resume(run, decided)
+    return run
+
+
+@task(
+    name="lead-intake",
+    task_run_name="intake {external_id}",
+    retries=2,
+    retry_delay_seconds=1,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def take_in_one(lead_id: int, external_id: str, unit: str | None) -> dict[str, Any]:
+    """One lead of a batch: triaged; its waiting run made if a leader must decide, else
+    its notices rendered."""
+    proposal = triage(lead_id)
+    if _awaits_leader(proposal):
+        park(lead_id, external_id, unit)
+    return _outcome(lead_id, proposal, render_notices.fn(lead_id))
+
+
+def _references(lead_ids: list[int]) -> list[tuple[int, str, str | None]]:
+    """Each lead's id, external id and supervising unit's code, in the order given."""
+    from models.store.organisation import Entity, Unit
+
+    with transaction(runtime.engine()) as session:
+        rows = session.execute(
+            select(Lead.id, Lead.external_id, Unit.code)
+            .join(Entity, Entity.id == Lead.entity_id)
+            .join(Unit, Unit.id == Entity.supervised_by_id)
+            .where(Lead.id.in_(lead_ids))
+        ).all()
+    found = {row[0]: (row[0], row[1], row[2]) for row in rows}
+    return [found[i] for i in lead_ids if i in found]
 
 
 def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
@@ -134,3 +210,14 @@ def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
 )
 def lead_intake(lead_id: int | str, external_id: str) -> dict[str, Any]:
     return {"external_id": external_id, **take_in(int(lead_id), waiting=True)}
+
+
+@flow(name="lead-intake-batch", persist_result=True, validate_parameters=False)
+def lead_intake_batch(lead_ids: list[int]) -> list[dict[str, Any]]:
+    """Many recorded leads, each a task run of its own named after it; a lead whose task
+    failed stays received, and the reconciler hands it on again."""
+    outcomes = []
+    for lead_id, external_id, unit in _references([int(i) for i in lead_ids]):
+        state = take_in_one(lead_id, external_id, unit, return_state=True)
+        outcomes.append(state.result() if state.is_completed() else {"lead_id": lead_id})
+    return outcomes

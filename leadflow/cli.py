@@ -256,7 +256,7 @@ def reconcile(
 
 def _report_pass(done: Any) -> None:
     for lead_id in done.handed_on:
-        err.print(f"lead {lead_id}: handed on again")
+        err.print(f"lead {lead_id}: handed on")
     for lead_id in done.taken_in_here:
         err.print(f"lead {lead_id}: intake run here")
     for lead_id in done.not_handed:

@@ -23,7 +23,6 @@ from uuid import UUID
 
 from models.domain.errors import LeadFlowError
 
-INTAKE_DEPLOYMENT = "lead-intake/lead-intake"
 # States of a flow run that will still carry its lead on, and those that will only while
 # the worker that started it lives.
 QUEUED_STATES = frozenset({"SCHEDULED", "PAUSED"})
@@ -85,6 +84,8 @@ def hand_on(lead_id: int, external_id: str, attempt: int, unit: str | None = Non
     from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
+    from flows.waiting import INTAKE_DEPLOYMENT
+
     try:
         run = cast(
             "FlowRun",
@@ -104,44 +105,52 @@ def hand_on(lead_id: int, external_id: str, attempt: int, unit: str | None = Non
     return str(run.id)
 
 
-# Hand-ons in flight at once. On the local stack's SQLite-backed Prefect server concurrent
-# writes lock each other out (503s, which Prefect's client retries after 2, 4, 8… s).
-HAND_ON_CONCURRENCY = 1
+INTAKE_BATCH_DEPLOYMENT = "lead-intake-batch/lead-intake-batch"
+# Leads one batch intake run takes: enough that a burst needs few runs, few enough that a
+# batch is done in a second or two and the stack's workers share a burst between them.
+BATCH_SIZE = 50
 
 
-def hand_on_many(items: Sequence[tuple[int, str, int, str | None]]) -> dict[int, str | None]:
-    """Create the intake runs of many leads — (lead id, external id, attempt, unit) each —
-    concurrently over one client: each lead's run id, or None where the server refused."""
-    import asyncio
+def hand_on_batches(items: Sequence[tuple[int, str, int, str | None]]) -> dict[int, str | None]:
+    """Hand many leads on — (lead id, external id, attempt, unit) each — in batch intake
+    runs of up to BATCH_SIZE, created over one client: each lead's run id, or None where
+    the server refused its batch.
 
-    return asyncio.run(_hand_on_many(items))
-
-
-async def _hand_on_many(items: Sequence[tuple[int, str, int, str | None]]) -> dict[int, str | None]:
-    import asyncio
+    A batch is keyed by its leads' attempts, so a retried hand-on of the same attempts
+    finds the run it made before."""
+    import hashlib
 
     from prefect.client.orchestration import get_client
 
-    gate = asyncio.Semaphore(HAND_ON_CONCURRENCY)
-    async with get_client() as client:
-        deployment = await client.read_deployment_by_name(INTAKE_DEPLOYMENT)
+    from flows.waiting import deployment_id, forget_deployments
 
-        async def one(lead_id: int, external_id: str, attempt: int, unit: str | None) -> str | None:
-            async with gate:
-                try:
-                    run = await client.create_flow_run_from_deployment(
-                        deployment.id,
-                        parameters={"lead_id": lead_id, "external_id": external_id},
-                        name=f"intake {external_id}",
-                        tags=[f"unit:{unit}"] if unit else None,
-                        idempotency_key=f"intake-{external_id}-{attempt}",
-                    )
-                except Exception:
-                    return None
-                return str(run.id)
+    handed: dict[int, str | None] = {}
+    with get_client(sync_client=True) as client:
+        deployment = deployment_id(client, INTAKE_BATCH_DEPLOYMENT)
+        for start in range(0, len(items), BATCH_SIZE):
+            batch = items[start : start + BATCH_SIZE]
+            attempts = ",".join(f"{external_id}:{attempt}" for _, external_id, attempt, _ in batch)
+            try:
+                run = client.create_flow_run_from_deployment(
+                    deployment,
+                    parameters={"lead_ids": [lead_id for lead_id, *_ in batch]},
+                    name=_batch_name([external_id for _, external_id, _, _ in batch]),
+                    tags=sorted({f"unit:{unit}" for *_, unit in batch if unit}),
+                    idempotency_key="intake-batch-"
+                    + hashlib.sha256(attempts.encode()).hexdigest()[:24],
+                )
+            except Exception:  # the server refused or went away: these leads stay due
+                forget_deployments()
+                handed |= {lead_id: None for lead_id, *_ in batch}
+                continue
+            handed |= {lead_id: str(run.id) for lead_id, *_ in batch}
+    return handed
 
-        runs = await asyncio.gather(*(one(*item) for item in items))
-    return {item[0]: run for item, run in zip(items, runs, strict=True)}
+
+def _batch_name(external_ids: list[str]) -> str:
+    if len(external_ids) == 1:
+        return f"intake batch {external_ids[0]} (1)"
+    return f"intake batch {external_ids[0]}…{external_ids[-1]} ({len(external_ids)})"
 
 
 def live_runs(run_ids: Sequence[str], *, grace: timedelta) -> set[str] | None:
@@ -206,10 +215,49 @@ def resume_waiting_run(flow_run_id: str | None, decision_key: str) -> bool:
     """Hand the recorded decision's key to the suspended intake run, if one waits."""
     if not (flow_run_id and server_configured() and _is_uuid(flow_run_id)):
         return False
-    from prefect.flow_runs import resume_flow_run
+    from flows.waiting import resume
 
     try:
-        resume_flow_run(UUID(flow_run_id), run_input={"decision": decision_key})
+        resume(flow_run_id, decision_key)
     except Exception:  # not paused any more, timed out, or Prefect's record is gone
         return False
     return True
+
+
+def immediate_sqlite_transactions() -> None:
+    """Make Prefect's server begin its SQLite transactions IMMEDIATE.
+
+    Prefect begins them DEFERRED unless they lock rows: one that reads and then writes
+    while another connection has written since gets SQLITE_BUSY at once (its busy
+    timeout never applies), answers 503, and the client waits 2, 4, 8… seconds before
+    trying again. IMMEDIATE takes the write lock at BEGIN, where the busy timeout does
+    apply, so concurrent writers queue instead of failing. PostgreSQL is not affected."""
+    from contextlib import asynccontextmanager
+
+    from prefect.server.database.configurations import AioSqliteConfiguration
+
+    deferred = AioSqliteConfiguration.begin_transaction
+
+    @asynccontextmanager
+    async def immediate(self: Any, session: Any, with_for_update: bool = False) -> Any:
+        async with deferred(self, session, with_for_update=True) as transaction:
+            yield transaction
+
+    AioSqliteConfiguration.begin_transaction = immediate  # type: ignore[method-assign]
+
+
+def serve_prefect(argv: Sequence[str]) -> None:
+    """`prefect server start` with ``argv``, its SQLite transactions begun IMMEDIATE."""
+    import sys
+
+    from prefect.cli import app
+
+    immediate_sqlite_transactions()
+    sys.argv = ["prefect", "server", "start", *argv]
+    app()
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve_prefect(sys.argv[1:])

@@ -113,7 +113,7 @@ def _hand_on(due: list[outbox.Due], grace: timedelta, done: Pass) -> None:
     if not claimed:
         return
     try:
-        runs = prefect_runs.hand_on_many(
+        runs = prefect_runs.hand_on_batches(
             [(i.lead_id, i.external_id, attempt, i.unit) for i, attempt in claimed]
         )
     except Exception:  # the server went away, or has no intake deployment yet
@@ -130,15 +130,16 @@ def _hand_on(due: list[outbox.Due], grace: timedelta, done: Pass) -> None:
         log.info("%s lead(s) handed on: %s", len(done.handed_on), done.handed_on[:20])
 
 
-def _socket_path() -> Path:
-    return get_settings().home.resolve() / "reconciler.sock"
+def _socket_path(home: Path | None = None) -> Path:
+    return (home or get_settings().home).resolve() / "reconciler.sock"
 
 
-def wake() -> None:
-    """Tell a watching reconciler that an arrival waits (no harm if none listens)."""
+def wake(home: Path | None = None) -> None:
+    """Tell the reconciler watching over ``home`` (this process's LeadFlow home unless
+    given) that an arrival waits; no harm if none listens."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as client:
-            client.sendto(b"1", str(_socket_path()))
+            client.sendto(b"1", str(_socket_path(home)))
     except OSError:
         pass
 

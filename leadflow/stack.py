@@ -256,7 +256,7 @@ def _commands(port: int) -> dict[str, list[str]]:
     cli = _cli()
     return {
         SERVER: [
-            *(sys.executable, "-m", "prefect", "server", "start"),
+            *(sys.executable, "-m", "leadflow.prefect_runs"),
             *("--host", "127.0.0.1", "--port", str(port)),
         ],
         "worker-1": [*cli, "worker"],

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("leadflow.worker")
 
 DEFAULT_LIMIT = 4
-DEFAULT_POLL_SECONDS = 0.5
+DEFAULT_POLL_SECONDS = 0.25
 # How long a stopping worker waits for its running runs before handing them back.
 GRACE_SECONDS = 30.0
 GIVE_BACK_SECONDS = 10.0
@@ -547,6 +547,16 @@ def _exit_now() -> None:
     os._exit(0)
 
 
+def _warm_up() -> None:
+    """What a run's first lead would otherwise wait for: WeasyPrint and the fonts loaded."""
+    from models.documents.rendering import warm_up
+
+    try:
+        warm_up()
+    except Exception as exc:  # the run that needs it will say what is wrong
+        log.warning("warm-up failed (%s)", type(exc).__name__)
+
+
 def _log_to_stderr() -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -579,6 +589,7 @@ def worker(
     # Handlers first: a worker stopped while it applies the deployments still exits 0.
     _stop_on_signals(taker)
     taker.served = apply_deployments(taker.stopping)
+    threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
     log.info("worker %d: at most %d run(s) at once, polling every %.2f s", os.getpid(), limit, poll)
     taker.run()
     log.info("worker %d stopped after %d run(s)", os.getpid(), taker.executed)

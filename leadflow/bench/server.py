@@ -105,7 +105,7 @@ def _arrive(env: dict[str, str], leads: list[dict[str, Any]]) -> dict[str, float
         with transaction(engine) as session:
             outbox.arrive(session, Arrival(LeadIn.model_validate(lead), "bench"), actor="bench")
         recorded[lead["external_id"]] = time.monotonic()
-        reconciler.wake()
+        reconciler.wake(Path(env["LEADFLOW_HOME"]))
     return recorded
 
 
@@ -160,7 +160,7 @@ def _record_at_once(env: dict[str, str], leads: list[dict[str, Any]]) -> None:
     arrivals = [Arrival(LeadIn.model_validate(lead), "bench") for lead in leads]
     with transaction(make_engine(env["LEADFLOW_DATABASE_URL"])) as session:
         outbox.arrive_many(session, arrivals, actor="bench")
-    reconciler.wake()
+    reconciler.wake(Path(env["LEADFLOW_HOME"]))
 
 
 def paced(env: dict[str, str], count: int, rate: float, bound: float) -> dict[str, Any]:

@@ -130,3 +130,9 @@ def html_to_pdf(html: str, stylesheets: tuple[str, ...] = DEFAULT_STYLESHEETS) -
 
 def render_pdf(template: str, context: dict[str, Any]) -> bytes:
     return html_to_pdf(render_html(template, context), stylesheets_of(template))
+
+
+def warm_up() -> None:
+    """Load WeasyPrint, the fonts and the stylesheets now, by rendering one short page: a
+    long-lived process (a worker) then renders its first notice as fast as the next."""
+    html_to_pdf("<p>公文</p>")

@@ -25,12 +25,12 @@ def test_bench_quick_reports_its_figures(sqlite_cli: Cli) -> None:
 
 
 def test_bench_server_quick_reports_its_figures(sqlite_cli: Cli) -> None:
-    """The local stack of its own, a burst and paced arrivals: no lead handled twice (how
-    many settled within the bench's bounds is a figure, not asserted)."""
+    """The local stack of its own, a burst and paced arrivals: every lead settled, none
+    handled twice (the speeds are figures, not asserted)."""
     sqlite_cli.env.pop("PREFECT_API_URL")
     report = json.loads(sqlite_cli("bench", "--server", "--quick", "--json", check=0).stdout)
     assert set(harness.SERVER_TARGETS) <= set(report)
     assert report["server_burst_leads"] == 60 and report["server_paced_leads"] == 20
-    assert report["server_duplicated"] == 0 and 0 <= report["server_lost"] <= 80
+    assert report["server_duplicated"] == 0 and report["server_lost"] == 0
     assert report["server_leads_per_s"] > 0 and report["cli_submit_s"] > 0
     assert 0 < report["server_p50_s"] <= report["server_p95_s"]

@@ -37,6 +37,7 @@ def test_prefect_yaml_declares_the_deployments() -> None:
     deployments = {d["name"]: d for d in spec["deployments"]}
     assert {
         "lead-intake",
+        "lead-intake-batch",
         "deadline-sweep",
         "monthly-escalation",
         "quarterly-escalation",

@@ -118,3 +118,112 @@ def test_leads_arriving_while_the_prefect_server_does_not_answer(
     seconds = _all_settled(engine, "DOWN", 11, 300)
     _once_and_intact(stack_cli, engine)
     figure(f"Prefect server stopped while 11 leads arrived: all settled {seconds:.0f} s after")
+
+
+def _flow_runs(client: Any, deployment: str) -> list[Any]:
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
+    name = deployment.split("/")[-1]
+    return list(
+        client.read_flow_runs(
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[name])),
+            limit=200,
+        )
+    )
+
+
+def _db(engine: Engine, sql: str, **params: Any) -> list[Any]:
+    from sqlalchemy import text
+
+    with engine.connect() as connection:
+        return list(connection.execute(text(sql), params).all())
+
+
+def test_a_burst_goes_in_batches_and_each_lead_stays_visible_by_name(
+    stack_cli: Cli,  # noqa: F811
+    figure: Any,
+) -> None:
+    """Under a burst the reconciler hands leads on in batch runs; in Prefect each lead is
+    a task run named after it, and a lead that waits for a leader has a suspended run of
+    its own, named after it and recorded as the one waiting. `lead decide` resumes it; a
+    resume given in Prefect instead acts on nothing and is recorded."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+    from prefect.flow_runs import resume_flow_run
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    api = _up(stack_cli)["api_url"]
+    engine = _arrive(stack_cli, "BATCH", BURST)
+    _all_settled(engine, "BATCH", BURST, 180)
+    _once_and_intact(stack_cli, engine)
+    waiting = dict(
+        _db(
+            engine,
+            "SELECT l.external_id, p.waiting_flow_run FROM leads l JOIN triage_proposals p "
+            "ON p.lead_id = l.id WHERE p.proposed_mode != 'own' AND p.decided_mode IS NULL",
+        )
+    )
+    assert waiting and all(waiting.values())
+    with temporary_settings(updates={PREFECT_API_URL: api}), get_client(sync_client=True) as client:
+        batches = _flow_runs(client, "lead-intake-batch")
+        assert 1 <= len(batches) < BURST // 2
+        assert all(r.name.startswith("intake batch BATCH-") for r in batches)
+        assert all(set(r.parameters) == {"lead_ids"} for r in batches)
+        tasks = client.read_task_runs(
+            task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="intake BATCH-")),
+            limit=200,
+        )
+        assert sorted(t.name for t in tasks) == [f"intake BATCH-{n:04d}" for n in range(BURST)]
+        assert all(t.state is not None and t.state.is_completed() for t in tasks)
+        parked = {r.name: r for r in _flow_runs(client, "lead-intake")}
+        assert {f"intake {e}": str(run) for e, run in waiting.items()} == {
+            name: str(r.id) for name, r in parked.items()
+        }
+        assert all(r.state.is_paused() for r in parked.values())
+        assert all(set(r.parameters) == {"lead_id", "external_id"} for r in parked.values())
+
+        joint = _db(
+            engine,
+            "SELECT l.external_id FROM leads l JOIN triage_proposals p ON p.lead_id = l.id "
+            "WHERE p.proposed_mode = 'joint' ORDER BY l.id",
+        )
+        decided, foreign = joint[0][0], joint[1][0]
+        ran = stack_cli(
+            "lead", "decide", decided, "--mode", "joint", "--by", "杨正晓",
+            "--reason", "同意联合办理", "--json", check=0,
+        )  # fmt: skip
+        assert json.loads(ran.stdout)["resumed_flow_run"] == waiting[decided]
+        resume_flow_run(parked[f"intake {foreign}"].id, run_input={"decision": "typed-in-the-ui"})
+        resumed = [parked[f"intake {decided}"].id, parked[f"intake {foreign}"].id]
+        _wait_for(lambda: all(_final(client.read_flow_run(r)) for r in resumed))
+    notices = _db(
+        engine,
+        "SELECT d.kind, d.status FROM documents d JOIN leads l ON l.id = d.lead_id "
+        "WHERE l.external_id = :e",
+        e=decided,
+    )
+    assert notices == [("joint_handling_notice", "issued")]
+    refused = _db(
+        engine,
+        "SELECT a.reason FROM audit_events a JOIN leads l ON l.id = a.lead_id "
+        "WHERE l.external_id = :e AND a.action = 'lead.resume_refused'",
+        e=foreign,
+    )
+    assert len(refused) == 1 and "未予执行" in refused[0][0]
+    state = _db(engine, "SELECT state FROM leads WHERE external_id = :e", e=foreign)
+    assert state == [("triaged",)]
+    figure(
+        f"a burst of {BURST}: {len(batches)} batch run(s), {len(tasks)} task runs named after "
+        f"their leads, {len(parked)} suspended runs each named after its lead"
+    )
+
+
+def _wait_for(condition: Any, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(0.5)
+
+
+def _final(run: Any) -> bool:
+    return bool(run.state is not None and run.state.is_final())
