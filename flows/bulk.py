@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import prefect.runtime
 from prefect import flow
 from sqlalchemy import Engine
 
@@ -48,7 +49,12 @@ def batches(
         yield arrivals, problems, lines
 
 
-@flow(name="lead-import")
+def _named() -> str:
+    """The run's name: the file it imports (its name alone)."""
+    return f"import {Path(str(prefect.runtime.flow_run.parameters.get('path'))).name}"
+
+
+@flow(name="lead-import", flow_run_name=_named)
 def lead_import(
     path: str, batch_size: int = 1000, progress: Callable[[int], None] | None = None
 ) -> ImportReport:

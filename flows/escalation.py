@@ -14,9 +14,11 @@ documents are keyed in the system of record (docs/architecture.md principle 3).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import prefect.runtime
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.context import FlowRunContext
@@ -80,13 +82,23 @@ def last_quarter(today: date) -> str:
     return f"{today.year - 1}-Q4" if quarter == 0 else f"{today.year}-Q{quarter}"
 
 
-@flow(name="monthly-escalation")
+def _named(kind: str) -> Callable[[], str]:
+    """The run's name: its kind and the period it was asked for, else the one just ended."""
+
+    def name() -> str:
+        asked = prefect.runtime.flow_run.parameters.get("period")
+        return f"{kind} escalation {asked or 'of the period just ended'}"
+
+    return name
+
+
+@flow(name="monthly-escalation", flow_run_name=_named("monthly"))
 def monthly_escalation(period: str | None = None, on: date | None = None) -> dict[str, Any]:
     """The month's boards, bulletin, work warnings and zero-report flags."""
     return _run("monthly", period or last_month(on or runtime.desk().today), on)
 
 
-@flow(name="quarterly-escalation")
+@flow(name="quarterly-escalation", flow_run_name=_named("quarterly"))
 def quarterly_escalation(period: str | None = None, on: date | None = None) -> dict[str, Any]:
     """The quarter's boards, interview notices and quarterly reports."""
     return _run("quarterly", period or last_quarter(on or runtime.desk().today), on)

@@ -9,14 +9,23 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import prefect.runtime
 from prefect import flow
 
 from models import documents
 from models.services import runtime, sweep
 from models.store.database import transaction
+from models.store.periods import SHANGHAI
 
 
-@flow(name="deadline-sweep")
+def _named() -> str:
+    """The run's name: the day it sweeps (its scheduled day in the commission's time)."""
+    asked = prefect.runtime.flow_run.parameters.get("on")
+    scheduled = prefect.runtime.flow_run.scheduled_start_time
+    return f"deadline sweep {asked or scheduled.astimezone(SHANGHAI).date()}"
+
+
+@flow(name="deadline-sweep", flow_run_name=_named)
 def deadline_sweep(on: date | None = None) -> list[dict[str, Any]]:
     engine, desk = runtime.engine(), runtime.desk(today=on)
     taken: list[sweep.SweepStep] = []

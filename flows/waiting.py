@@ -94,7 +94,8 @@ def given_decision(lead_id: int, flow_run_id: UUID) -> str | None:
 
 
 def resume(flow_run_id: str, decision_key: str) -> None:
-    """Resume the waiting run with the recorded decision's key."""
+    """Resume a waiting run; a run that suspended itself is given the recorded decision's
+    key (one made suspended takes no input and reads the record)."""
     from prefect.flow_runs import resume_flow_run
 
     resume_flow_run(UUID(flow_run_id), run_input={"decision": decision_key})

@@ -29,6 +29,10 @@ QUEUED_STATES = frozenset({"SCHEDULED", "PAUSED"})
 STARTED_STATES = frozenset({"PENDING", "RUNNING"})
 
 
+# Said once by a command that runs its flow in its own process for want of a server.
+NO_SERVER = "no Prefect server (start one with `leadflow up`): running here without Prefect"
+
+
 def server_configured() -> bool:
     return bool(os.environ.get("PREFECT_API_URL"))
 
@@ -72,7 +76,7 @@ def run_flow(flow: Any, say: Callable[[str], None], *args: Any) -> Any:
     if server_configured():
         with local():
             return flow(*args)
-    say("no Prefect server (start one with `leadflow up`): running here without Prefect")
+    say(NO_SERVER)
     return flow.fn(*args)
 
 
@@ -212,7 +216,8 @@ def post_arrival(lead_id: int, external_id: str) -> str:
 
 
 def resume_waiting_run(flow_run_id: str | None, decision_key: str) -> bool:
-    """Hand the recorded decision's key to the suspended intake run, if one waits."""
+    """Resume the intake run suspended for the lead's decision, if one waits: with the
+    recorded decision's key, where the run (one that suspended itself) takes it."""
     if not (flow_run_id and server_configured() and _is_uuid(flow_run_id)):
         return False
     from flows.waiting import resume

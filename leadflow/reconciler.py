@@ -62,7 +62,7 @@ def take_in_here(item: outbox.Due, *, say: Callable[[str], None] | None = None) 
             lead_intake(lead_id=item.lead_id, external_id=item.external_id)
     else:
         if say:
-            say("no Prefect server (start one with `leadflow up`): the intake runs here")
+            say(prefect_runs.NO_SERVER)
         take_in(item.lead_id, waiting=False)
     return outbox.HERE
 

@@ -114,6 +114,20 @@ def test_monthly_run_issues_the_bulletin_and_warnings_once(
     found = artifacts(prefect_api, "monthly-board-resident-2026-09")
     assert found and "R20" in json.dumps(found[0].data)
     assert_no_reporter_anywhere(tmp_path / "output")
+    # Runs are named after what they act on, not at random.
+    assert len(runs_named(prefect_api, "monthly escalation 2026-09")) >= 2  # this test ran it twice
+    assert runs_named(prefect_api, "import leads.jsonl")
+
+
+def runs_named(api: str, name: str) -> list:  # type: ignore[type-arg]
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
+        return list(
+            client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name]))
+            )
+        )
 
 
 def test_quarterly_run_interviews_the_quarters_last(sqlite_cli: Cli, tmp_path: Path) -> None:
