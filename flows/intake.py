@@ -25,7 +25,6 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.flow_runs import suspend_flow_run
-from sqlalchemy import select
 
 from flows.waiting import (
     LeaderDecision,
@@ -36,7 +35,7 @@ from flows.waiting import (
 )
 from models import documents
 from models.domain.triage import Mode
-from models.services import runtime
+from models.services import outbox, runtime
 from models.services import triage as triage_service
 from models.services.decisions import refuse_resume
 from models.store.database import transaction
@@ -176,24 +175,10 @@ def take_in_one(lead_id: int, external_id: str, unit: str | None) -> dict[str, A
     """One lead of a batch: triaged; its waiting run made if a leader must decide, else
     its notices rendered."""
     proposal = triage(lead_id)
-    if _awaits_leader(proposal):
-        park(lead_id, external_id, unit)
+    # A lead that waits has its notices rendered by its waiting run, once decided.
+    if _awaits_leader(proposal) and park(lead_id, external_id, unit) is not None:
+        return _outcome(lead_id, proposal, [])
     return _outcome(lead_id, proposal, render_notices.fn(lead_id))
-
-
-def _references(lead_ids: list[int]) -> list[tuple[int, str, str | None]]:
-    """Each lead's id, external id and supervising unit's code, in the order given."""
-    from models.store.organisation import Entity, Unit
-
-    with transaction(runtime.engine()) as session:
-        rows = session.execute(
-            select(Lead.id, Lead.external_id, Unit.code)
-            .join(Entity, Entity.id == Lead.entity_id)
-            .join(Unit, Unit.id == Entity.supervised_by_id)
-            .where(Lead.id.in_(lead_ids))
-        ).all()
-    found = {row[0]: (row[0], row[1], row[2]) for row in rows}
-    return [found[i] for i in lead_ids if i in found]
 
 
 def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
@@ -217,7 +202,9 @@ def lead_intake_batch(lead_ids: list[int]) -> list[dict[str, Any]]:
     """Many recorded leads, each a task run of its own named after it; a lead whose task
     failed stays received, and the reconciler hands it on again."""
     outcomes = []
-    for lead_id, external_id, unit in _references([int(i) for i in lead_ids]):
+    with transaction(runtime.engine()) as session:
+        leads = outbox.references(session, [int(i) for i in lead_ids])
+    for lead_id, external_id, unit in leads:
         state = take_in_one(lead_id, external_id, unit, return_state=True)
         outcomes.append(state.result() if state.is_completed() else {"lead_id": lead_id})
     return outcomes

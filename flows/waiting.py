@@ -3,9 +3,12 @@
 A batch intake run triages many leads; a lead that must wait for a commission leader gets
 a run of its own in the intake deployment, named after it and created in the Suspended
 state: no worker starts it and it holds nothing. `leadflow lead decide` records the
-decision and resumes it with the decision's key; it then runs the lead's intake from the
-start, which finds the lead decided and renders its notices. Two requests to Prefect for
-a waiting lead, where a run that starts and then suspends itself makes about eleven.
+decision and resumes it; it then runs the lead's intake from the start, which finds the
+lead decided and renders its notices. It takes no input: whatever a resume carries, the
+run acts on the decision LeadFlow's record holds, and a start while the record holds
+none is a resume from outside LeadFlow, refused and recorded (flows/intake.py). One
+request to Prefect for a waiting lead, where a run that starts and then suspends itself
+makes about eleven.
 
 One such run per lead, ever: its creation is keyed by the lead's external id.
 """
@@ -46,8 +49,8 @@ _deployments: dict[tuple[str, str], UUID] = {}
 
 def deployment_id(client: SyncPrefectClient, name: str) -> UUID:
     """A deployment's id on the client's server, read once per process: applying
-    prefect.yaml updates a deployment in place, its id stays (``forget`` after a
-    refusal, in case it was made anew)."""
+    prefect.yaml updates a deployment in place, its id stays (``forget_deployments``
+    after a refusal, in case it was made anew)."""
     key = (str(client.api_url), name)
     if key not in _deployments:
         _deployments[key] = client.read_deployment_by_name(name).id
