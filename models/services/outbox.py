@@ -34,6 +34,13 @@ HERE = "here"
 DUE_BATCH = 500
 
 
+# From a lead to the unit supervising its entity, whose code tags the lead's runs.
+_SUPERVISING_UNIT = (
+    (Entity, Entity.id == Lead.entity_id),
+    (Unit, Unit.id == Entity.supervised_by_id),
+)
+
+
 @dataclass(frozen=True)
 class Due:
     """A lead whose intake has not completed, and its request as it stands."""
@@ -112,8 +119,8 @@ def _requests(
             Unit.code,
         )
         .outerjoin(IntakeRequest, IntakeRequest.lead_id == Lead.id)
-        .join(Entity, Entity.id == Lead.entity_id)
-        .join(Unit, Unit.id == Entity.supervised_by_id)
+        .join(*_SUPERVISING_UNIT[0])
+        .join(*_SUPERVISING_UNIT[1])
         .outerjoin(TriageProposal, TriageProposal.lead_id == Lead.id)
         .where(unfinished)
     )
@@ -124,8 +131,8 @@ def references(session: Session, lead_ids: list[int]) -> list[tuple[int, str, st
     run's tag), in the order given; ids of no lead left out."""
     rows = session.execute(
         select(Lead.id, Lead.external_id, Unit.code)
-        .join(Entity, Entity.id == Lead.entity_id)
-        .join(Unit, Unit.id == Entity.supervised_by_id)
+        .join(*_SUPERVISING_UNIT[0])
+        .join(*_SUPERVISING_UNIT[1])
         .where(Lead.id.in_(lead_ids))
     ).all()
     found = {row[0]: (row[0], row[1], row[2]) for row in rows}
