@@ -62,7 +62,7 @@ def record(lead: LeadIn, source: str) -> Receipt:
     """The arrival and its intake request, in one transaction; nothing else yet."""
     try:
         with transaction(runtime.engine()) as session:
-            return outbox.arrive(session, Arrival(lead, source), actor=runtime.actor())
+            return outbox.arrive(session, Arrival(lead, source), by=runtime.person())
     except sqlalchemy.exc.OperationalError:
         raise Unavailable("the database cannot be reached: nothing was recorded") from None
 

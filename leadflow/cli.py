@@ -13,6 +13,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,7 +23,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from models import audit, documents
 from models.config.policy import default_policy, read_policy
@@ -31,16 +33,25 @@ from models.documents import audit_record
 from models.domain.errors import (
     BadInput,
     LeadFlowError,
-    NotFound,
     NotHandedOn,
     Problem,
     RuleRefused,
     Unavailable,
 )
+from models.domain.people import Person, clean_text
 from models.domain.recusal import RecusalShortfall
 from models.domain.triage import Mode
 from models.inputs.readers import check_readable, read_lead, read_organisation, read_returns
-from models.services import intake, organisation, reporters, returns, runtime
+from models.services import (
+    access,
+    identity,
+    intake,
+    organisation,
+    people,
+    reporters,
+    returns,
+    runtime,
+)
 from models.services.desk import Desk
 from models.services.disposal import close, dispose, record_outcome
 from models.services.policy import in_force, install
@@ -70,6 +81,7 @@ audit_app = typer.Typer(help="The audit trail: a lead's events, its record, the 
 docs_app = typer.Typer(help="Issued documents: rendering the pending, checking every PDF.")
 board_app = typer.Typer(help="The colour boards (多色榜).")
 escalate_app = typer.Typer(help="The monthly and quarterly escalations.")
+user_app = typer.Typer(help="People, their roles and API tokens (docs/permissions.md).")
 for sub, name in (
     (org_app, "org"),
     (lead_app, "lead"),
@@ -78,6 +90,7 @@ for sub, name in (
     (docs_app, "docs"),
     (board_app, "board"),
     (escalate_app, "escalate"),
+    (user_app, "user"),
 ):
     app.add_typer(sub, name=name)
 
@@ -96,12 +109,48 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON document on std
 
 
 def _engine(*, initialised: bool = True) -> Engine:
+    """The database, its schema current, and who acts on it known (or the refusal recorded)."""
     engine = engine_for(get_settings().database_url)
     if initialised and not migrate.is_current(engine):
         raise LeadFlowError(
             "the database has no LeadFlow schema, or an old one: run `leadflow init` first"
         )
+    if initialised:
+        _person()
     return engine
+
+
+def _person() -> Person:
+    person = runtime.person()
+    if identity.single_operator(person) and not _told_single_operator:
+        _tell_single_operator(person)
+    return person
+
+
+_told_single_operator = False
+
+
+def _tell_single_operator(person: Person) -> None:
+    global _told_single_operator
+    _told_single_operator = True
+    err.print(
+        f"single-operator mode: acting as {person.name} with every role "
+        "(the database has no users yet; `leadflow user add` makes the first admin)",
+        markup=False,
+    )
+
+
+def _work() -> AbstractContextManager[Session]:
+    """One transaction as the person acting; a refused attempt is recorded."""
+    _engine()
+    return runtime.work()
+
+
+def _permit(act: str) -> Person:
+    """Stop here unless the person acting may perform ``act`` (docs/permissions.md)."""
+    with _work() as session:
+        access.permit(session, runtime.person(), act)
+    return runtime.person()
 
 
 def _emit(document: Any, as_json: bool) -> None:
@@ -119,9 +168,11 @@ def init(
     """Create or upgrade the database schema and load the policy (the default one unless given)."""
     chosen = default_policy() if policy_file is None else read_policy(policy_file)
     engine = _engine(initialised=False)
+    if migrate.is_current(engine):
+        _permit("policy.install")  # once people exist, only an admin upgrades and installs
     migrate.upgrade(engine)
-    with transaction(engine) as session:
-        installed = install(session, chosen, actor=runtime.actor())
+    with _work() as session:
+        installed = install(session, chosen, by=runtime.person())
     url = engine.url.render_as_string(hide_password=True)
     err.print(f"schema is current on {url}; policy {'loaded' if installed else 'unchanged'}")
     _emit({"database": url, "policy_loaded": installed, "policy_sha256": chosen.digest()}, as_json)
@@ -131,9 +182,9 @@ def init(
 def org_load(file: Path, as_json: JsonFlag = False) -> None:
     """Load units, zones, unit groups, entities, the talent pool and designations (idempotent)."""
     org, locate = read_organisation(file)
-    with transaction(_engine()) as session:
+    with _work() as session:
         report = organisation.load(
-            session, org, source=str(file), locate=locate, actor=runtime.actor()
+            session, org, source=str(file), locate=locate, by=runtime.person()
         )
     if report.changed:
         err.print(
@@ -155,7 +206,8 @@ def lead_submit(
     """One lead arrives: recorded, handed to the intake flow (receipt, de-duplication,
     triage, assignment), and followed until it is triaged. Prints the lead's id."""
     lead = read_lead(file)
-    with transaction(_engine()) as session:
+    with _work() as session:
+        access.permit(session, runtime.person(), "lead.register")
         intake.check_references(session, [intake.Arrival(lead, str(file))])
     from leadflow import arrivals
 
@@ -195,7 +247,8 @@ def lead_post(file: Path, as_json: JsonFlag = False) -> None:
         raise RuleRefused(
             "prefect", "posting an event needs a Prefect server: `leadflow up`, or PREFECT_API_URL"
         )
-    with transaction(_engine()) as session:
+    with _work() as session:
+        access.permit(session, runtime.person(), "lead.register")
         intake.check_references(session, [intake.Arrival(lead, str(file))])
     receipt, event_id = arrivals.post(lead, source=str(file))
     if receipt.duplicate:
@@ -238,7 +291,7 @@ def reconcile(
 
     from leadflow import reconciler
 
-    _engine()
+    _permit("intake.reconcile")
     left = timedelta(seconds=get_settings().reconcile_grace_seconds if grace is None else grace)
     if watch:
         reconciler.watch(every=every, grace=left, report=_report_pass)
@@ -284,7 +337,7 @@ def lead_import(
     """Many leads, one JSON object a line: the same rules, in batches; bad lines are reported
     with their line numbers and the good ones still land. Safe to run again after a crash."""
     size = batch_size or get_settings().import_batch_size
-    _engine()
+    _permit("lead.register")
     check_readable(file)
     progress = Progress(
         TextColumn("importing {task.fields[name]}"),
@@ -327,11 +380,12 @@ LeadRef = Annotated[str, typer.Argument(metavar="LEAD_ID", help="Id or external 
 Reason = Annotated[str, typer.Option("--reason", help="Why: kept in the audit trail.")]
 
 
-def _act(lead_ref: str, step: Callable[[Any, Desk, int], Any]) -> dict[str, Any]:
+def _act(lead_ref: str, act: str, step: Callable[[Any, Desk, int], Any]) -> dict[str, Any]:
     """One handling step in one transaction, then its notices rendered; what happened."""
+    _engine()
     desk = runtime.desk()
-    with transaction(_engine()) as session:
-        lead_id = _find_lead(session, lead_ref).id
+    with _work() as session:
+        lead_id = _find_lead(session, lead_ref, act).id
         step(session, desk, lead_id)
     notices = [
         {"number": d.number, "kind": d.kind, "status": d.status, "pdf": d.path}
@@ -356,15 +410,20 @@ def _act(lead_ref: str, step: Callable[[Any, Desk, int], Any]) -> dict[str, Any]
 def _reasoned(reason: str) -> str:
     if not reason.strip():
         raise BadInput([Problem("--reason", "a step needs a reason for the audit trail")])
-    return reason
+    return clean_text(reason, field="reason", source="--reason")
 
 
 @lead_app.command("decide")
 def lead_decide(
     lead_ref: LeadRef,
     mode: Annotated[Mode, typer.Option("--mode", help="own, joint, escalated or cross.")],
-    by: Annotated[str, typer.Option("--by", help="The commission leader who decided.")],
-    reason: Reason,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by", help="The leader who decided; once users exist, yourself (the default)."
+        ),
+    ] = None,
+    reason: Reason = "",
     as_json: JsonFlag = False,
 ) -> None:
     """委领导分析研判: a leader's decision on the proposed handling mode, then the assignment."""
@@ -377,7 +436,7 @@ def lead_decide(
             shortfalls.append(shortfall)
 
     # Recorded here first; the run waiting for it, if any, is then given the key alone.
-    result = _act(lead_ref, step)
+    result = _act(lead_ref, "lead.decide", step)
     with transaction(_engine()) as session:
         proposal = session.get_one(TriageProposal, result["lead_id"])
         waiting, key = proposal.waiting_flow_run, proposal.decision_key
@@ -408,7 +467,9 @@ def lead_dispose(
     or close (予以了结)."""
     _reasoned(reason)
     _emit(
-        _act(lead_ref, lambda s, d, i: dispose(s, d, i, method=method, reason=reason)),
+        _act(
+            lead_ref, "lead.dispose", lambda s, d, i: dispose(s, d, i, method=method, reason=reason)
+        ),
         as_json,
     )
 
@@ -442,6 +503,7 @@ def lead_outcome(
     _emit(
         _act(
             lead_ref,
+            "lead.outcome",
             lambda s, d, i: record_outcome(
                 s,
                 d,
@@ -474,6 +536,7 @@ def lead_rectify(
     _emit(
         _act(
             lead_ref,
+            "lead.rectify",
             lambda s, d, i: order_rectification(s, d, i, reason=reason, days=days),
         ),
         as_json,
@@ -485,7 +548,7 @@ def lead_report(lead_ref: LeadRef, reason: Reason, as_json: JsonFlag = False) ->
     """The entity has reported its rectification."""
     _reasoned(reason)
     _emit(
-        _act(lead_ref, lambda s, d, i: report_rectification(s, d, i, reason=reason)),
+        _act(lead_ref, "lead.report", lambda s, d, i: report_rectification(s, d, i, reason=reason)),
         as_json,
     )
 
@@ -500,7 +563,11 @@ def lead_follow_up(
     """回头看: verify the rectification; only a verified one is struck off (销号) and closed."""
     _reasoned(reason)
     _emit(
-        _act(lead_ref, lambda s, d, i: follow_up(s, d, i, passed=passed, reason=reason)),
+        _act(
+            lead_ref,
+            "lead.follow_up",
+            lambda s, d, i: follow_up(s, d, i, passed=passed, reason=reason),
+        ),
         as_json,
     )
 
@@ -509,7 +576,7 @@ def lead_follow_up(
 def lead_close(lead_ref: LeadRef, reason: Reason, as_json: JsonFlag = False) -> None:
     """办结 without rectification: 予以了结 at triage, or after an outcome that needs none."""
     _reasoned(reason)
-    _emit(_act(lead_ref, lambda s, d, i: close(s, d, i, reason=reason)), as_json)
+    _emit(_act(lead_ref, "lead.close", lambda s, d, i: close(s, d, i, reason=reason)), as_json)
 
 
 def _day(on: str | None) -> date | None:
@@ -529,7 +596,7 @@ def sweep(
     """The daily deadline sweep: each overdue rectification up the ladder (reminder, urging,
     supervision, accountability), each step once; leaders reminded of unanswered proposals."""
     day = _day(on)
-    _engine()
+    _permit("sweep.run")
     from flows.sweep import deadline_sweep
     from leadflow import prefect_runs
 
@@ -575,6 +642,7 @@ def bench(
 @docs_app.command("render")
 def docs_render(as_json: JsonFlag = False) -> None:
     """Render every pending document (numbers were allocated when the step was taken)."""
+    _permit("documents.render")
     desk = runtime.desk()
     rendered = [
         {"number": d.number, "status": d.status}
@@ -588,7 +656,8 @@ def docs_render(as_json: JsonFlag = False) -> None:
 def docs_verify(as_json: JsonFlag = False) -> None:
     """Re-check every issued document's file against its recorded checksum: exit 0 if all
     hold, else 1 naming each changed or missing file."""
-    with transaction(_engine()) as session:
+    with _work() as session:
+        access.permit(session, runtime.person(), "documents.verify")
         checked, problems = documents.verify_files(session)
     for p in problems:
         err.print(f"{p.number} ({p.path}): {p.problem}", markup=False)
@@ -602,8 +671,8 @@ def docs_verify(as_json: JsonFlag = False) -> None:
 def stats_import(file: Path, as_json: JsonFlag = False) -> None:
     """Units' monthly returns, `period,unit,indicator,value`; a repeated key replaces."""
     rows = read_returns(file)
-    with transaction(_engine()) as session:
-        report = returns.import_returns(session, rows, source=str(file), actor=runtime.actor())
+    with _work() as session:
+        report = returns.import_returns(session, rows, source=str(file), by=runtime.person())
     err.print(
         f"{file}: {report.created} new, {report.replaced} replaced, {report.unchanged} unchanged"
     )
@@ -627,7 +696,8 @@ def board_show(
     from models.domain.terms import numeral
     from models.services import boards
 
-    with transaction(_engine()) as session:
+    with _work() as session:
+        access.permit(session, runtime.person(), "board.read")
         chosen = in_force(session)
         if board not in chosen.boards:
             raise BadInput(
@@ -664,7 +734,7 @@ def board_show(
 
 def _escalate(kind: str, period: str | None, on: str | None, as_json: bool) -> None:
     day = _day(on)
-    _engine()
+    _permit("escalation.run")
     from flows.escalation import monthly_escalation, quarterly_escalation
     from leadflow import prefect_runs
 
@@ -707,14 +777,8 @@ def escalate_quarterly(
     _escalate("quarterly", period, on, as_json)
 
 
-def _find_lead(session: Any, ref: str) -> Lead:
-    query = select(Lead).where(Lead.id == int(ref)) if ref.isdigit() else None
-    lead = session.scalar(query) if query is not None else None
-    if lead is None:
-        lead = session.scalar(select(Lead).where(Lead.external_id == ref))
-    if lead is None:
-        raise NotFound(f"no lead with id or external id '{ref}'")
-    return lead
+def _find_lead(session: Session, ref: str, act: str) -> Lead:
+    return access.find_lead(session, runtime.person(), ref, act)
 
 
 @audit_app.command("show")
@@ -723,8 +787,8 @@ def audit_show(
     as_json: JsonFlag = False,
 ) -> None:
     """The lead's audit trail, oldest first."""
-    with transaction(_engine()) as session:
-        lead = _find_lead(session, lead_ref)
+    with _work() as session:
+        lead = _find_lead(session, lead_ref, "lead.read")
         events = [audit.as_dict(e) for e in audit.events_for_lead(session, lead.id)]
         head = {
             "lead_id": lead.id,
@@ -736,19 +800,18 @@ def audit_show(
     for e in events:
         moved = f"  [{e['state_before'] or ''} → {e['state_after']}]" if e["state_after"] else ""
         when = e["at"][:19].replace("T", " ")
-        err.print(
-            f"  {e['seq']:>6}  {when}Z  {e['actor']}  {e['action']}{moved}  {e['reason']}",
-            markup=False,
-        )
+        line = f"{e['seq']:>6}  {when}Z  {e['actor']}  {e['action']}{moved}  {e['reason']}"
+        err.print(f"  {_printable(line)}", markup=False)
     _emit({**head, "events": events}, as_json)
 
 
 @audit_app.command("export")
 def audit_export(lead_ref: LeadRef, as_json: JsonFlag = False) -> None:
     """The lead's full audit record as a PDF: events, documents, whether the chain holds."""
+    _engine()
     desk = runtime.desk()
-    with transaction(_engine()) as session:
-        lead = _find_lead(session, lead_ref)
+    with _work() as session:
+        lead = _find_lead(session, lead_ref, "audit.export")
         path, sha256 = audit_record.export(
             session,
             lead,
@@ -765,9 +828,9 @@ def audit_export(lead_ref: LeadRef, as_json: JsonFlag = False) -> None:
 def lead_reporter(lead_ref: LeadRef, reason: Reason, as_json: JsonFlag = False) -> None:
     """The reporter's identity, for the receiving unit's authorised staff: the read is
     recorded in the audit trail with who read it and why."""
-    with transaction(_engine()) as session:
-        lead = _find_lead(session, lead_ref)
-        identity = reporters.reveal(session, lead.id, actor=runtime.actor(), reason=reason)
+    with _work() as session:
+        lead = _find_lead(session, lead_ref, "reporter.read")
+        identity = reporters.reveal(session, lead.id, by=runtime.person(), reason=reason)
     shown = identity.__dict__ if identity else None
     err.print(f"lead {lead.id}: {shown or 'no reporter on record (anonymous)'}", markup=False)
     _emit({"lead_id": lead.id, "reporter": shown}, as_json)
@@ -777,6 +840,7 @@ def lead_reporter(lead_ref: LeadRef, reason: Reason, as_json: JsonFlag = False) 
 def audit_verify(as_json: JsonFlag = False) -> None:
     """Check the whole audit chain: exit 0 if intact, else 1 naming the first bad event."""
     engine = _engine()
+    _permit("audit.verify")
     started = time.perf_counter()
     with engine.connect() as connection:
         verdict = audit.verify(connection)
@@ -803,6 +867,76 @@ def audit_verify(as_json: JsonFlag = False) -> None:
         raise typer.Exit(1)
 
 
+def _password() -> str:
+    """The password from standard input: typed unseen at a terminal, else its first line."""
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("password: ")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="Letters, digits, - and _.")],
+    name: Annotated[str, typer.Option("--name", help="The person's name, as the record shows it.")],
+    unit: Annotated[str, typer.Option("--unit", help="The code of their home unit.")],
+    role: Annotated[
+        list[str],
+        typer.Option(
+            "--role",
+            help="officer, unit_head (in --unit, or officer@CODE), leader, case_manager, "
+            "custodian, auditor, admin; repeat for more.",
+        ),
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """A person and their roles; the password (12 characters or more) is read from standard
+    input. While no user exists, the single operator adds the first — an admin — and their
+    first API token is printed on stdout."""
+    password, by = _password(), _person()
+    with _work() as session:
+        added = people.add(
+            session, by, username=username, name=name, unit=unit, roles=role, password=password
+        )
+        # The first admin's token, or nobody could act once the single operator is gone.
+        token = people.issue_token(session, by, username) if identity.single_operator(by) else None
+    grants = [str(g) for g in sorted(added.grants)]
+    err.print(f"user {username} ({name}) added: {', '.join(grants)}", markup=False)
+    if token is not None:
+        err.print("the first user's API token (printed once; set it as LEADFLOW_TOKEN):")
+        if not as_json:
+            sys.stdout.write(token + "\n")
+    document = {"username": username, "name": name, "unit": unit, "roles": grants}
+    _emit({**document, "token": token} if token else document, as_json)
+
+
+@user_app.command("token")
+def user_token(username: str, as_json: JsonFlag = False) -> None:
+    """A new API token for USERNAME, printed once on stdout (kept only as its digest)."""
+    with _work() as session:
+        token = people.issue_token(session, runtime.person(), username)
+    err.print(f"a new token for {username}: keep it secret, it is not shown again")
+    if as_json:
+        _emit({"username": username, "token": token}, True)
+    else:
+        sys.stdout.write(token + "\n")
+
+
+@user_app.command("revoke")
+def user_revoke(username: str, as_json: JsonFlag = False) -> None:
+    """Disable USERNAME and revoke every token of theirs."""
+    with _work() as session:
+        revoked = people.revoke(session, runtime.person(), username)
+    err.print(f"user {username} disabled, {revoked} token(s) revoked")
+    _emit({"username": username, "tokens_revoked": revoked}, as_json)
+
+
+def _printable(text: str) -> str:
+    """One line of a table, whatever a record holds: a control character is shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def main() -> None:
     """The console script: domain errors become messages and exit codes, never tracebacks."""
     # No telemetry from a commission's machine (and none can leave it anyway).
@@ -811,6 +945,7 @@ def main() -> None:
         from leadflow import stack
 
         stack.use_running()
+        runtime.identify_with(identity.command_line)
         app()
     except LeadFlowError as exc:
         if isinstance(exc, BadInput):

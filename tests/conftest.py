@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from models.config.policy import default_policy
+from models.domain.people import system
 from models.inputs.readers import read_organisation
 from models.services.organisation import load
 from models.services.policy import install
@@ -86,7 +87,7 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)
     migrate.upgrade(engine)
     with transaction(engine) as session:
-        install(session, default_policy(), actor="test")
+        install(session, default_policy(), by=system("test"))
     yield engine
     engine.dispose()
 
@@ -96,7 +97,7 @@ def org_engine(engine: Engine) -> Engine:
     """The engine with the example organisation (Kunming) loaded."""
     organisation, locate = read_organisation(EXAMPLES / "kunming.yaml")
     with transaction(engine) as session:
-        load(session, organisation, source="kunming.yaml", locate=locate, actor="test")
+        load(session, organisation, source="kunming.yaml", locate=locate, by=system("test"))
     return engine
 
 

@@ -31,6 +31,7 @@ def scratch() -> Any:
         os.environ["LEADFLOW_OUTPUT_DIR"] = f"{folder}/output"
         try:
             from models.config.policy import default_policy
+            from models.domain.people import system
             from models.services import organisation, runtime
             from models.services.policy import install
             from models.store import migrate
@@ -40,8 +41,10 @@ def scratch() -> Any:
             migrate.upgrade(engine)
             org, locate = read_organisation(EXAMPLES / "kunming.yaml")
             with transaction(engine) as session:
-                install(session, default_policy(), actor="bench")
-                organisation.load(session, org, source="kunming.yaml", locate=locate, actor="bench")
+                install(session, default_policy(), by=system("bench"))
+                organisation.load(
+                    session, org, source="kunming.yaml", locate=locate, by=system("bench")
+                )
             yield Path(folder)
         finally:
             for key, value in saved.items():

@@ -95,6 +95,7 @@ def _arrive(env: dict[str, str], leads: list[dict[str, Any]]) -> dict[str, float
     """Record each lead with its intake request, as `lead submit` does, and wake the
     stack's reconciler; when each was recorded."""
     from leadflow import reconciler
+    from models.domain.people import system
     from models.inputs.schemas import LeadIn
     from models.services import outbox
     from models.services.intake import Arrival
@@ -104,7 +105,9 @@ def _arrive(env: dict[str, str], leads: list[dict[str, Any]]) -> dict[str, float
     recorded = {}
     for lead in leads:
         with transaction(engine) as session:
-            outbox.arrive(session, Arrival(LeadIn.model_validate(lead), "bench"), actor="bench")
+            outbox.arrive(
+                session, Arrival(LeadIn.model_validate(lead), "bench"), by=system("bench")
+            )
         recorded[lead["external_id"]] = time.monotonic()
         reconciler.wake(Path(env["LEADFLOW_HOME"]))
     return recorded
@@ -153,6 +156,7 @@ def burst(env: dict[str, str], count: int, bound: float) -> dict[str, Any]:
 
 def _record_at_once(env: dict[str, str], leads: list[dict[str, Any]]) -> None:
     from leadflow import reconciler
+    from models.domain.people import system
     from models.inputs.schemas import LeadIn
     from models.services import outbox
     from models.services.intake import Arrival
@@ -160,7 +164,7 @@ def _record_at_once(env: dict[str, str], leads: list[dict[str, Any]]) -> None:
 
     arrivals = [Arrival(LeadIn.model_validate(lead), "bench") for lead in leads]
     with transaction(make_engine(env["LEADFLOW_DATABASE_URL"])) as session:
-        outbox.arrive_many(session, arrivals, actor="bench")
+        outbox.arrive_many(session, arrivals, by=system("bench"))
     reconciler.wake(Path(env["LEADFLOW_HOME"]))
 
 

@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,8 +24,11 @@ class Settings(BaseSettings):
     # Leads per transaction in `lead import`: large enough to amortise a commit,
     # small enough that a crash loses little work.
     import_batch_size: int = 1000
-    # Who the audit trail names for commands run here; the OS user when unset.
+    # Who the audit trail names for commands run while the database has no users (the
+    # single operator; the OS user when unset) and for the system's runs ("system").
     actor: str | None = None
+    # Once users exist, the command line acts as the person this API token was given to.
+    token: SecretStr | None = None
     # The commission's "today" (Asia/Shanghai); set it to replay or test a given day.
     today: date | None = None
     # How `lead submit` runs the intake flow: "deployment" hands it to the `lead-intake`

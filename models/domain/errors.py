@@ -66,3 +66,34 @@ class NotHandedOn(LeadFlowError):
     """Recorded, but not yet handed on to its flow (exit 75): the reconciler will."""
 
     exit_code = 75
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An attempt the permission table refused: recorded on the audit trail once the
+    attempt's own transaction has been rolled back (who, what, when; the lead if any)."""
+
+    actor: str
+    act: str
+    answer: str  # "not_permitted" or "out_of_scope"
+    reason: str
+    lead_id: int | None = None
+
+
+class NotPermitted(LeadFlowError):
+    """The person's roles do not allow the act (exit 3, HTTP 403); recorded."""
+
+    exit_code = 3
+
+    def __init__(self, refusal: Refusal, message: str) -> None:
+        self.refusal = refusal
+        super().__init__(message)
+
+
+class OutOfScope(NotFound):
+    """A lead outside the person's units: answered as an unknown id (exit 2, HTTP 404),
+    with the same message; recorded."""
+
+    def __init__(self, refusal: Refusal, message: str) -> None:
+        self.refusal = refusal
+        super().__init__(message)

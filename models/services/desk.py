@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session
 
 from models import audit, documents
 from models.domain.errors import RuleRefused
+from models.domain.people import Person
 from models.domain.policy import Policy
 from models.domain.units import UnitKind
 from models.domain.workdays import WorkCalendar
+from models.services.access import permit
 from models.store.base import utcnow
 from models.store.lead import Lead
 from models.store.organisation import Entity, Unit
@@ -31,20 +33,27 @@ from models.store.periods import SHANGHAI
 class Desk:
     """Who acts, on which day, under which policy, and where documents go."""
 
-    actor: str
+    person: Person
     today: date
     policy: Policy
     output_dir: Path
+
+    @property
+    def actor(self) -> str:
+        return self.person.actor
 
     @property
     def calendar(self) -> WorkCalendar:
         return WorkCalendar(self.policy.calendar.extra_years)
 
 
-def locked_lead(session: Session, lead_id: int) -> Lead:
-    """The lead, read under the chain's lock: every writer queues there first, so what a
-    step checks (a disposal already made, an outcome already recorded) is still true when
-    it writes — a second officer's step waits, then is refused, instead of colliding."""
+def locked_lead(session: Session, desk: Desk, lead_id: int, act: str) -> Lead:
+    """The lead, once the desk's person is found to be allowed ``act`` on it (the
+    permission table, docs/permissions.md), read under the chain's lock: every writer
+    queues there first, so what a step checks (a disposal already made, an outcome already
+    recorded) is still true when it writes — a second officer's step waits, then is
+    refused, instead of colliding."""
+    permit(session, desk.person, act, lead_id)
     audit.lock_chain(session)
     lead = session.get(Lead, lead_id, populate_existing=True)
     if lead is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import audit
@@ -22,6 +23,7 @@ from models.services.door import admit, perform
 from models.store.base import utcnow
 from models.store.lead import (
     Disposal,
+    Lead,
     Outcome,
 )
 
@@ -32,7 +34,7 @@ def dispose(session: Session, desk: Desk, lead_id: int, *, method: str, reason: 
     """处置: one of the four methods, with its clock."""
     if method not in DISPOSAL_METHODS:
         raise RuleRefused("disposal", f"unknown method '{method}' ({', '.join(DISPOSAL_METHODS)})")
-    lead = locked_lead(session, lead_id)
+    lead = locked_lead(session, desk, lead_id, "lead.dispose")
     admit(session, lead, "decide_disposal")
     existing = session.get(Disposal, lead_id)  # a held lead's disposal is decided again
     deadlines = desk.policy.deadlines
@@ -99,7 +101,7 @@ def record_outcome(
         raise RuleRefused("outcome", f"unknown outcome '{kind}' ({', '.join(OUTCOMES)})")
     if form is not None and not 1 <= form <= 4:
         raise RuleRefused("outcome", "the forms of handling (四种形态) are 1 to 4")
-    admit(session, locked_lead(session, lead_id), "record_outcome")
+    admit(session, locked_lead(session, desk, lead_id, "lead.outcome"), "record_outcome")
     outcome = Outcome(
         lead_id=lead_id,
         kind=kind,
@@ -137,6 +139,8 @@ def record_outcome(
 def close(session: Session, desk: Desk, lead_id: int, *, reason: str) -> None:
     """办结 of a lead that needs no rectification (from triage: 予以了结); a disposed lead
     is closed once its outcome is recorded (the guard of ``close_disposed``)."""
-    lead = locked_lead(session, lead_id)
+    # 予以了结 of a lead still awaiting the leader's decision is the leader's own call.
+    awaiting = session.scalar(select(Lead.state).where(Lead.id == lead_id)) == State.triaged
+    lead = locked_lead(session, desk, lead_id, "lead.close_at_triage" if awaiting else "lead.close")
     move = "close_at_triage" if lead.state == State.triaged else "close_disposed"
     perform(session, lead_id=lead_id, move=move, actor=desk.actor, reason=reason)

@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 
 from models import audit
 from models.domain.orgview import EntityView, OrgView, PersonView, RelationView, UnitView
+from models.domain.people import Person as ActingPerson
 from models.inputs.files import LineOf
 from models.inputs.schemas import OrganisationIn
+from models.services.access import permit
 from models.services.org_check import check
 from models.store.organisation import (
     ORG_LOADED,
@@ -89,11 +91,12 @@ def _sync(
 
 
 def load(
-    session: Session, org: OrganisationIn, *, source: str, locate: LineOf, actor: str
+    session: Session, org: OrganisationIn, *, source: str, locate: LineOf, by: ActingPerson
 ) -> LoadReport:
     """Check every reference, then create or update rows by code, in the session's transaction:
     zones, units, unit groups, entities, people, declared relations, designations, each
     after what it refers to. A load that changed something is recorded on the audit chain."""
+    permit(session, by, "org.load")
     audit.lock_chain(session)
     check(session, org, source, locate)
     report = LoadReport()
@@ -109,7 +112,7 @@ def load(
         audit.record(
             session,
             audit.EventDraft(
-                actor=actor,
+                actor=by.actor,
                 action=ORG_LOADED,
                 reason=f"organisation loaded from {source}",
                 data={"created": report.created, "updated": report.updated},

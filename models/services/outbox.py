@@ -18,7 +18,9 @@ from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from models.domain.lifecycle import INITIAL, State
+from models.domain.people import Person
 from models.domain.triage import Mode
+from models.services.access import permit
 from models.services.intake import Arrival, Receipt, register
 from models.store.base import utcnow
 from models.store.lead import Lead, TriageProposal
@@ -54,15 +56,16 @@ class Due:
     unit: str | None = None
 
 
-def arrive(session: Session, arrival: Arrival, *, actor: str) -> Receipt:
+def arrive(session: Session, arrival: Arrival, *, by: Person) -> Receipt:
     """Register one arrival and, if it is new, its intake request (one transaction)."""
-    return arrive_many(session, [arrival], actor=actor)[0]
+    return arrive_many(session, [arrival], by=by)[0]
 
 
-def arrive_many(session: Session, arrivals: list[Arrival], *, actor: str) -> list[Receipt]:
+def arrive_many(session: Session, arrivals: list[Arrival], *, by: Person) -> list[Receipt]:
     """Register arrivals and the intake request of each new lead, in the session's
     transaction: none is handed on before both are recorded."""
-    receipts = register(session, arrivals, actor=actor).receipts
+    permit(session, by, "lead.register")
+    receipts = register(session, arrivals, actor=by.actor).receipts
     now = utcnow()
     session.add_all(
         IntakeRequest(lead_id=r.lead_id, requested_at=now, attempts=0)

@@ -10,13 +10,16 @@ from sqlalchemy.orm import Session
 
 from models import audit
 from models.config.policy import default_policy
+from models.domain.people import Person
 from models.domain.policy import Policy
+from models.services.access import permit
 from models.store.base import utcnow
 from models.store.records import PolicyRecord
 
 
-def install(session: Session, policy: Policy, *, actor: str) -> bool:
+def install(session: Session, policy: Policy, *, by: Person) -> bool:
     """Make ``policy`` the one in force (an audited decision); False when it already is."""
+    permit(session, by, "policy.install")
     audit.lock_chain(session)
     digest = policy.digest()
     current = session.scalar(select(PolicyRecord).order_by(PolicyRecord.id.desc()).limit(1))
@@ -33,7 +36,10 @@ def install(session: Session, policy: Policy, *, actor: str) -> bool:
     audit.record(
         session,
         audit.EventDraft(
-            actor=actor, action="policy.install", reason="policy in force", data={"sha256": digest}
+            actor=by.actor,
+            action="policy.install",
+            reason="policy in force",
+            data={"sha256": digest},
         ),
     )
     return True

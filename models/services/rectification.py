@@ -27,7 +27,7 @@ def order_rectification(
 ) -> Rectification:
     """限期整改: a notice to the entity with a deadline in working days. The move's guard
     (an outcome recorded) is checked by the door before anything it writes is kept."""
-    lead = locked_lead(session, lead_id)
+    lead = locked_lead(session, desk, lead_id, "lead.rectify")
     deadline = desk.calendar.add_working_days(
         desk.today, days or desk.policy.deadlines.rectification
     )
@@ -72,7 +72,9 @@ def order_rectification(
 
 def report_rectification(session: Session, desk: Desk, lead_id: int, *, reason: str) -> None:
     """The entity reports its rectification; a follow-up check must verify it."""
-    facts = admit(session, locked_lead(session, lead_id), "report_rectification")
+    facts = admit(
+        session, locked_lead(session, desk, lead_id, "lead.report"), "report_rectification"
+    )
     rectification = session.get_one(Rectification, facts.open_rectification)
     rectification.reported_at = utcnow()
     audit.record(
@@ -89,7 +91,7 @@ def report_rectification(session: Session, desk: Desk, lead_id: int, *, reason: 
 
 def follow_up(session: Session, desk: Desk, lead_id: int, *, passed: bool, reason: str) -> None:
     """回头看: verification; only a verified rectification is struck off (销号) and closed."""
-    lead = locked_lead(session, lead_id)
+    lead = locked_lead(session, desk, lead_id, "lead.follow_up")
     facts = admit(session, lead, "follow_up")
     rectification = session.get_one(Rectification, facts.open_rectification)
     audit.record(

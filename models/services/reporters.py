@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from models import audit
 from models.domain.errors import BadInput, Problem
+from models.domain.people import Person, clean_text
+from models.services.access import permit
 from models.store.lead import Reporter
 
 
@@ -23,15 +25,18 @@ class ReporterIdentity:
     anonymous: bool
 
 
-def reveal(session: Session, lead_id: int, *, actor: str, reason: str) -> ReporterIdentity | None:
-    """The reporter of ``lead_id`` (None: no reporter was given), recorded as read."""
+def reveal(session: Session, lead_id: int, *, by: Person, reason: str) -> ReporterIdentity | None:
+    """The reporter of ``lead_id`` (None: no reporter was given), recorded as read: only
+    by the custodian (信访室, docs/permissions.md), with a reason."""
+    permit(session, by, "reporter.read", lead_id)
     if not reason.strip():
         raise BadInput([Problem("--reason", "reading a reporter's identity needs a reason")])
+    clean_text(reason, field="reason", source="--reason")
     reporter = session.get(Reporter, lead_id)
     audit.record(
         session,
         audit.EventDraft(
-            actor=actor,
+            actor=by.actor,
             action="reporter.read",
             reason=reason,
             lead_id=lead_id,

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from models import audit
 from models.domain.errors import BadInput, Problem
+from models.domain.people import Person
 from models.inputs.readers import Numbered
 from models.inputs.schemas import ReturnRow
+from models.services.access import permit
 from models.services.policy import in_force
 from models.store.base import utcnow
 from models.store.organisation import Unit
@@ -29,11 +31,12 @@ class ReturnsReport:
 
 
 def import_returns(
-    session: Session, rows: list[Numbered[ReturnRow]], *, source: str, actor: str
+    session: Session, rows: list[Numbered[ReturnRow]], *, source: str, by: Person
 ) -> ReturnsReport:
     """Check every row, then create or replace the returns, in the session's transaction;
     an import that changed something is recorded on the audit chain, each replaced value
     with what it was."""
+    permit(session, by, "returns.import")
     audit.lock_chain(session)
     indicators = in_force(session).indicators()
     units = dict(session.execute(select(Unit.code, Unit.id)).tuples().all())
@@ -43,7 +46,7 @@ def import_returns(
         audit.record(
             session,
             audit.EventDraft(
-                actor=actor,
+                actor=by.actor,
                 action="returns.import",
                 reason=f"monthly returns imported from {source}",
                 data={"created": created, "replaced": changes},

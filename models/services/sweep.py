@@ -54,7 +54,7 @@ def sweep_rectification(session: Session, desk: Desk, rectification_id: int) -> 
     due = [r for r in desk.policy.overdue_ladder if r.offset <= offset and r.step not in taken]
     if not due:
         return []
-    lead = locked_lead(session, rectification.lead_id)
+    lead = locked_lead(session, desk, rectification.lead_id, "sweep.run")
     office = coordinating_office(session) or desk.policy.numbering.issuer_name
     return [_take(session, desk, rectification, lead, rung, offset, office) for rung in due]
 
@@ -123,7 +123,7 @@ def sweep_decision(session: Session, desk: Desk, lead_id: int) -> SweepStep | No
     ):
         return None
     proposal.overdue_escalated_at = utcnow()
-    lead = locked_lead(session, lead_id)
+    lead = locked_lead(session, desk, lead_id, "sweep.run")
     issued = issue_notice(
         session,
         desk,

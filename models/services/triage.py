@@ -17,10 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import audit
-from models.domain.errors import RuleRefused
+from models.domain.errors import BadInput, Problem, RuleRefused
 from models.domain.orgview import OrgView
+from models.domain.people import Kind, Person, clean_text
 from models.domain.recusal import RecusalShortfall
 from models.domain.triage import Mode, propose
+from models.services.access import refuse
 from models.services.assignment import (
     FACT_COLUMNS,
     Order,
@@ -178,14 +180,15 @@ def _propose_each(
 
 
 def decide(
-    session: Session, desk: Desk, lead_id: int, *, mode: Mode, by: str, reason: str
+    session: Session, desk: Desk, lead_id: int, *, mode: Mode, by: str | None, reason: str
 ) -> RecusalShortfall | None:
     """委领导分析研判: the leader's decision on the proposal, then the assignment.
 
     Returns the shortfall when recusal left too few to assign in that mode: the decision
     and the shortfall are both on the record, and escalated handling is proposed anew.
     """
-    lead = locked_lead(session, lead_id)
+    lead = locked_lead(session, desk, lead_id, "lead.decide")
+    by = decider(desk.person, by, lead)
     proposal = session.get(TriageProposal, lead_id, populate_existing=True)
     if proposal is not None and proposal.decided_mode == mode.value:
         return None  # the same decision given twice (a retry): nothing new
@@ -209,3 +212,23 @@ def decide(
         ),
     )
     return assign_under_recusal(session, desk, lead_id, mode=mode, authorised_by=by)
+
+
+def decider(person: Person, by: str | None, lead: Lead) -> str:
+    """Who decided, as the record and the notices name them (授权人). A user decides as
+    themselves (``by``, if given, must name them); the single operator and the system
+    name the leader. Never the lead's own subject."""
+    if person.kind is Kind.user:
+        if by is not None and not person.names(by):
+            raise refuse(
+                person, "lead.decide", f"--by names someone other than {person.username}", lead.id
+            )
+        by = person.name
+    elif by is None:
+        raise BadInput([Problem("--by", "the leader who decided (委领导) is needed", field="by")])
+    by = clean_text(by, field="by", source="--by")
+    if by.split("（")[0].split("(")[0].strip() == lead.subject_name.strip():
+        raise refuse(
+            person, "lead.decide", "the lead's subject may not decide on it (回避)", lead.id
+        )
+    return by

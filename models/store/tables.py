@@ -1,8 +1,8 @@
 """Every table, registered on ``Base.metadata`` by importing its module (for Alembic and tests)."""
 
 from models import audit
-from models.store import lead, organisation, outbox, records
+from models.store import lead, organisation, outbox, people, records
 from models.store.base import Base
 
 metadata = Base.metadata
-__all__ = ["audit", "lead", "metadata", "organisation", "outbox", "records"]
+__all__ = ["audit", "lead", "metadata", "organisation", "outbox", "people", "records"]

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import Engine
 
 from leadflow.bench.server import duplicated, settled
+from models.domain.people import system
 from models.inputs.schemas import LeadIn
 from models.services import outbox
 from models.services.intake import Arrival
@@ -62,7 +63,7 @@ def _arrive(cli: Cli, prefix: str, count: int) -> Engine:
         for n in range(count)
     ]
     with transaction(engine) as session:
-        outbox.arrive_many(session, arrivals, actor="测试员")
+        outbox.arrive_many(session, arrivals, by=system("测试员"))
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as wake:
         wake.sendto(b"1", str(Path(cli.env["LEADFLOW_HOME"]) / "reconciler.sock"))
     return engine

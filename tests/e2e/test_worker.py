@@ -23,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from models.config.policy import default_policy
+from models.domain.people import system
 from models.inputs.readers import read_organisation
 from models.inputs.schemas import LeadIn
 from models.services import organisation, outbox
@@ -63,9 +64,9 @@ def home(tmp_path: Path, prefect_api: str) -> Iterator[dict[str, str]]:
         for n in range(LEADS)
     ]
     with transaction(engine) as session:
-        install(session, default_policy(), actor="test")
-        organisation.load(session, org, source="kunming.yaml", locate=locate, actor="test")
-        outbox.arrive_many(session, [Arrival(lead, "test") for lead in leads], actor="test")
+        install(session, default_policy(), by=system("test"))
+        organisation.load(session, org, source="kunming.yaml", locate=locate, by=system("test"))
+        outbox.arrive_many(session, [Arrival(lead, "test") for lead in leads], by=system("test"))
     engine.dispose()
     yield {
         **os.environ,

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from models.domain.errors import LeadFlowError
+from models.domain.people import system
 from models.services import escalations
 from models.services.desk import Desk
 from models.services.disposal import dispose, record_outcome
@@ -24,7 +25,7 @@ def main() -> None:
     url, output, name, start_at, *ids = sys.argv[1:]
     engine = make_engine(url)
     with transaction(engine) as session:
-        desk = Desk(name, date(2026, 11, 22), in_force(session), Path(output))
+        desk = Desk(system(name), date(2026, 11, 22), in_force(session), Path(output))
     steps = [
         lambda s, i: dispose(s, desk, i, method="talk_letter", reason=f"{name}处置"),
         lambda s, i: record_outcome(

@@ -18,6 +18,7 @@ from models import documents
 from models.audit import AuditEvent, verify
 from models.config.policy import default_policy
 from models.domain.errors import Conflict, RuleRefused
+from models.domain.people import system
 from models.domain.triage import Mode, Proposal, propose
 from models.inputs.readers import read_jsonl
 from models.inputs.schemas import Flag, LeadIn
@@ -44,7 +45,7 @@ def _leads(tmp_path: Path, prefix: str) -> list[LeadIn]:
 
 
 def _desk(tmp_path: Path) -> Desk:
-    return Desk("测试员", date(2026, 9, 7), default_policy(), tmp_path / "out")
+    return Desk(system("测试员"), date(2026, 9, 7), default_policy(), tmp_path / "out")
 
 
 def _import(

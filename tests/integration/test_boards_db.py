@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 from models import documents
 from models.domain.board import Board
 from models.domain.errors import BadInput, RuleRefused
+from models.domain.people import system
 from models.domain.scoring import months_of
 from models.domain.units import UnitKind
 from models.inputs.readers import read_returns
@@ -33,12 +34,12 @@ YTD = "2026-01..2026-09"
 
 def desk(engine: Engine, tmp_path: Path) -> Desk:
     with transaction(engine) as session:
-        return Desk("督查员", TODAY, in_force(session), tmp_path / "out")
+        return Desk(system("督查员"), TODAY, in_force(session), tmp_path / "out")
 
 
 def load_returns(engine: Engine, path: Path) -> None:
     with transaction(engine) as session:
-        returns.import_returns(session, read_returns(path), source=str(path), actor="test")
+        returns.import_returns(session, read_returns(path), source=str(path), by=system("test"))
 
 
 def board(engine: Engine, period: str, name: str) -> Board:

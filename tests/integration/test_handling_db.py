@@ -20,6 +20,7 @@ from models.audit import AuditEvent, verify
 from models.config.policy import default_policy
 from models.domain.errors import RuleRefused
 from models.domain.lifecycle import State
+from models.domain.people import system
 from models.domain.recusal import RecusalShortfall
 from models.domain.triage import Mode
 from models.inputs.schemas import Flag
@@ -47,7 +48,7 @@ def desk(tmp_path: Path, day: date, **policy_changes: object) -> Desk:
     policy = default_policy()
     if policy_changes:
         policy = policy.model_copy(update=policy_changes)
-    return Desk("测试员", day, policy, tmp_path / "out")
+    return Desk(system("测试员"), day, policy, tmp_path / "out")
 
 
 def lead_by(external_id: str):  # type: ignore[no-untyped-def]

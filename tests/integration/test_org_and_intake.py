@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func, select
 from models.audit import AuditEvent, EventDraft, lock_chain, record, verify
 from models.config.policy import default_policy
 from models.domain.errors import BadInput
+from models.domain.people import system
 from models.inputs.readers import read_organisation
 from models.services import intake
 from models.services.organisation import load
@@ -26,7 +27,7 @@ from tests.integration.helpers import example_leads
 def _load(engine: Engine, path: Path):
     organisation, locate = read_organisation(path)
     with transaction(engine) as session:
-        return load(session, organisation, source=str(path), locate=locate, actor="test")
+        return load(session, organisation, source=str(path), locate=locate, by=system("test"))
 
 
 def test_org_load_is_idempotent(org_engine: Engine) -> None:
@@ -199,7 +200,7 @@ def test_the_held_organisation_is_read_again_for_a_database_made_anew(tmp_path: 
         engine = make_engine(url)
         migrate.upgrade(engine)
         with transaction(engine) as session:
-            install(session, default_policy(), actor="test")
+            install(session, default_policy(), by=system("test"))
         assert _load(engine, organisation_file).changed
         with transaction(engine) as session:
             views.append(orgview.held(session))

@@ -20,6 +20,7 @@ from models import documents
 from models.audit import AuditEvent
 from models.config.policy import default_policy, read_policy
 from models.documents.rendering import render_pdf
+from models.domain.people import system
 from models.domain.policy import Policy
 from models.inputs.readers import read_organisation, read_returns
 from models.services import escalations, returns
@@ -66,14 +67,14 @@ def other_engine(engine: Engine, tmp_path: Path) -> Engine:
     path.write_text(text.replace("name: 党风政风监督室", f"name: {OFFICE}"), encoding="utf-8")
     organisation, locate = read_organisation(path)
     with transaction(engine) as session:
-        load(session, organisation, source=str(path), locate=locate, actor="test")
-        install(session, other_commission(), actor="test")
+        load(session, organisation, source=str(path), locate=locate, by=system("test"))
+        install(session, other_commission(), by=system("test"))
     return engine
 
 
 def desk(engine: Engine, tmp_path: Path, day: date) -> Desk:
     with transaction(engine) as session:
-        return Desk("督查员", day, in_force(session), tmp_path / "out")
+        return Desk(system("督查员"), day, in_force(session), tmp_path / "out")
 
 
 def contents(engine: Engine, kind: str) -> list[dict[str, Any]]:
@@ -90,7 +91,7 @@ def test_the_escalations_say_what_the_policy_and_the_organisation_say(
 ) -> None:
     csv = write_returns(tmp_path / "returns.csv", ["2026-04", "2026-05", "2026-06"])
     with transaction(other_engine) as session:
-        returns.import_returns(session, read_returns(csv), source=str(csv), actor="test")
+        returns.import_returns(session, read_returns(csv), source=str(csv), by=system("test"))
     d = desk(other_engine, tmp_path, date(2026, 11, 22))
     with transaction(other_engine) as session:
         escalations.monthly(session, d, "2026-05")

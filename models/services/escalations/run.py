@@ -23,6 +23,7 @@ from models.domain.errors import BadInput, Problem, RuleRefused
 from models.domain.escalation import Decision, Values, value_changes
 from models.domain.policy import Policy
 from models.domain.scoring import months_of
+from models.services.access import permit
 from models.services.desk import Desk, coordinating_office, issue_notice
 from models.store.base import utcnow
 from models.store.organisation import Unit
@@ -92,7 +93,9 @@ def _period(period: str, *, quarter: bool) -> list[str]:
 
 def opened(session: Session, desk: Desk, kind: str, period: str) -> EscalationRun | None:
     """Start the ``kind`` run of ``period`` (a closed month, or a closed quarter): one run
-    at a time — a second waits, then sees the first, which is returned (None: first run)."""
+    at a time — a second waits, then sees the first, which is returned (None: first run).
+    Only a case manager (or the system) runs an escalation."""
+    permit(session, desk.person, "escalation.run")
     _ended(period, _period(period, quarter=kind == "quarterly"), desk.today)
     audit.lock_chain(session)
     return session.scalar(

@@ -1,0 +1,145 @@
+"""The permission table (docs/permissions.md): which role may perform which act, on which
+leads. It is data: the services check every act against it before any rule or write,
+for the command line, the flows and the API alike, and docs/permissions.md is this
+table written out (a test holds them together).
+
+An act about a lead is allowed to a unit's role (承办人, 单位负责人) only for the leads of
+that unit — the unit that leads or shares its handling, or that has jurisdiction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from enum import StrEnum
+
+from models.domain.people import Person, Role
+
+OFF, HEAD, LDR, CM, CUS, AUD, ADM = (
+    Role.officer,
+    Role.unit_head,
+    Role.leader,
+    Role.case_manager,
+    Role.custodian,
+    Role.auditor,
+    Role.admin,
+)
+
+
+@dataclass(frozen=True)
+class Act:
+    name: str
+    chinese: str
+    roles: frozenset[Role]
+    about_a_lead: bool
+    where: tuple[str, ...]  # the commands and routes that perform it
+
+
+def _act(name: str, chinese: str, roles: set[Role], lead: bool, *where: str) -> Act:
+    return Act(name, chinese, frozenset(roles), lead, where)
+
+
+ACTS: dict[str, Act] = {
+    a.name: a
+    for a in (
+        _act(
+            "lead.read",
+            "查看线索及其审计记录",
+            {OFF, HEAD, LDR, CM, AUD},
+            True,
+            "leadflow audit show",
+        ),
+        _act(
+            "lead.register",
+            "登记线索",
+            {CM},
+            False,
+            "leadflow lead submit",
+            "leadflow lead post",
+            "leadflow lead import",
+        ),
+        _act(
+            "lead.decide", "决定办理方式并授权（一事一授权）", {LDR}, True, "leadflow lead decide"
+        ),
+        _act("lead.dispose", "处置", {OFF, HEAD}, True, "leadflow lead dispose"),
+        _act("lead.outcome", "记录处置结果", {OFF, HEAD}, True, "leadflow lead outcome"),
+        _act("lead.rectify", "限期整改", {OFF, HEAD}, True, "leadflow lead rectify"),
+        _act("lead.report", "记录整改报告", {OFF, HEAD}, True, "leadflow lead report"),
+        _act("lead.follow_up", "回头看", {OFF, HEAD}, True, "leadflow lead follow-up"),
+        _act("lead.close", "办结", {OFF, HEAD}, True, "leadflow lead close"),
+        _act(
+            "lead.close_at_triage",
+            "予以了结（待领导研判的线索）",
+            {LDR},
+            True,
+            "leadflow lead close (a lead awaiting the decision)",
+        ),
+        _act(
+            "reporter.read",
+            "查阅举报人身份",
+            {CUS},
+            True,
+            "leadflow lead reporter",
+        ),
+        _act("audit.export", "导出审计记录", {LDR, CM, AUD}, True, "leadflow audit export"),
+        _act("audit.verify", "核验审计链", {CM, AUD}, False, "leadflow audit verify"),
+        _act("documents.render", "生成待出文书", {CM}, False, "leadflow docs render"),
+        _act("documents.verify", "核验文书", {CM, AUD}, False, "leadflow docs verify"),
+        _act("returns.import", "导入月度报表", {CM}, False, "leadflow stats import"),
+        _act("board.read", "查看多色榜", {LDR, CM, AUD}, False, "leadflow board show"),
+        _act(
+            "escalation.run",
+            "月度、季度通报与预警",
+            {CM},
+            False,
+            "leadflow escalate monthly",
+            "leadflow escalate quarterly",
+        ),
+        _act("sweep.run", "期限巡查", {CM}, False, "leadflow sweep"),
+        _act("intake.reconcile", "补交未完成的受理", {CM, ADM}, False, "leadflow reconcile"),
+        _act("org.load", "载入组织架构", {ADM}, False, "leadflow org load"),
+        _act("policy.install", "更新数据库结构、载入政策", {ADM}, False, "leadflow init"),
+        _act(
+            "people.manage",
+            "管理人员、角色和令牌",
+            {ADM},
+            False,
+            "leadflow user add",
+            "leadflow user token",
+            "leadflow user revoke",
+        ),
+    )
+}
+
+
+class Answer(StrEnum):
+    allowed = "allowed"
+    not_permitted = "not_permitted"  # exit 3, HTTP 403
+    out_of_scope = "out_of_scope"  # answered as an unknown lead: exit 2, HTTP 404
+
+
+def may(person: Person, act: Act) -> bool:
+    """Whether ``person`` holds a role that may perform ``act`` at all: a refusal here
+    is the same whatever lead is named, so it is answered before the lead is looked up."""
+    return person.every_role or any(g.role in act.roles for g in person.grants)
+
+
+def judge(person: Person, act: Act, lead_units: Collection[str] = ()) -> Answer:
+    """Whether ``person`` may perform ``act`` (on a lead of ``lead_units``)."""
+    if not may(person, act):
+        return Answer.not_permitted
+    if person.every_role or not act.about_a_lead:
+        return Answer.allowed
+    in_scope = any(
+        g.role in act.roles and (not g.role.of_a_unit or g.unit in lead_units)
+        for g in person.grants
+    )
+    return Answer.allowed if in_scope else Answer.out_of_scope
+
+
+def readable_units(person: Person) -> frozenset[str] | None:
+    """The units whose leads ``person`` may read; None: every lead."""
+    reads = ACTS["lead.read"].roles
+    if person.every_role or any(g.role in reads and not g.role.of_a_unit for g in person.grants):
+        return None
+    return frozenset(g.unit for g in person.grants if g.role in reads and g.unit)
