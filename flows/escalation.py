@@ -14,6 +14,7 @@ documents are keyed in the system of record (docs/architecture.md principle 3).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -22,12 +23,16 @@ import prefect.runtime
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.context import FlowRunContext
+from sqlalchemy import Engine
 
 from models import documents
 from models.domain.board import Board
-from models.services import escalations, runtime
+from models.domain.errors import LeadFlowError
+from models.services import anchoring, escalations, runtime
 from models.store.database import transaction
 from models.store.periods import previous_month
+
+log = logging.getLogger(__name__)
 
 
 def _board_artifact(board: Board, kind: str) -> None:
@@ -70,7 +75,18 @@ def _run(kind: str, period: str, on: date | None) -> dict[str, Any]:
     # Renders what this run issued, and what an earlier run left pending (a crash).
     (render if in_a_run else render.fn)(report.issued + report.already_issued)
     with transaction(engine) as session:
-        return report.as_dict(session)
+        done = report.as_dict(session)
+    return {**done, "anchor": _anchored(engine)}
+
+
+def _anchored(engine: Engine) -> int | None:
+    """Every run ends by anchoring the chain's head; a run is not undone when it cannot
+    (no key, or the chain no longer matching its anchors, which `audit verify` names)."""
+    try:
+        return anchoring.anchor(engine).n
+    except (LeadFlowError, OSError, ValueError) as exc:
+        log.warning("the audit chain's head was not anchored: %s", exc)
+        return None
 
 
 def last_month(today: date) -> str:

@@ -44,6 +44,7 @@ from models.domain.triage import Mode
 from models.inputs.readers import check_readable, read_lead, read_organisation, read_returns
 from models.services import (
     access,
+    anchoring,
     identity,
     intake,
     organisation,
@@ -175,6 +176,8 @@ def init(
         installed = install(session, chosen, by=runtime.person())
     url = engine.url.render_as_string(hide_password=True)
     err.print(f"schema is current on {url}; policy {'loaded' if installed else 'unchanged'}")
+    if (key := anchoring.make_key()) is not None:
+        err.print(f"the audit anchors' signing key made at {key} (mode 0600)", markup=False)
     _emit({"database": url, "policy_loaded": installed, "policy_sha256": chosen.digest()}, as_json)
 
 
@@ -819,6 +822,8 @@ def audit_export(lead_ref: LeadRef, as_json: JsonFlag = False) -> None:
             output_dir=desk.output_dir,
             actor=desk.actor,
             on=desk.today,
+            anchored=anchoring.check(session.connection()),
+            latest=anchoring.latest(),
         )
     err.print(f"audit record of lead {lead.id}: {path}")
     _emit({"lead_id": lead.id, "pdf": str(path), "sha256": sha256}, as_json)
@@ -844,6 +849,7 @@ def audit_verify(as_json: JsonFlag = False) -> None:
     started = time.perf_counter()
     with engine.connect() as connection:
         verdict = audit.verify(connection)
+        anchored = anchoring.check(connection)
     seconds = time.perf_counter() - started
     rate = verdict.events / seconds if seconds > 0 else 0.0
     if verdict.intact:
@@ -853,18 +859,33 @@ def audit_verify(as_json: JsonFlag = False) -> None:
         )
     else:
         err.print(f"audit chain BROKEN at event {verdict.seq}: {verdict.problem}")
+    if anchored.intact:
+        err.print(f"{anchored.anchors} anchor(s) outside the database agree with the chain")
+    else:
+        err.print(f"audit anchors DISAGREE: {anchored.problem}", markup=False)
     _emit(
         {
-            "intact": verdict.intact,
+            "intact": verdict.intact and anchored.intact,
             "events": verdict.events,
-            "first_bad_event": verdict.seq,
-            "problem": verdict.problem,
+            "first_bad_event": verdict.seq if verdict.seq is not None else anchored.first_bad_event,
+            "problem": verdict.problem or anchored.problem,
+            "anchors": anchored.anchors,
+            "anchor": anchored.anchor,
             "seconds": round(seconds, 3),
         },
         as_json,
     )
-    if not verdict.intact:
+    if not (verdict.intact and anchored.intact):
         raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+def audit_anchor(as_json: JsonFlag = False) -> None:
+    """Sign the chain's head now and append it to the anchors outside the database."""
+    _permit("audit.anchor")
+    signed = anchoring.anchor(_engine())
+    err.print(f"anchor {signed.n}: event {signed.seq} {signed.hash} signed at {signed.at}")
+    _emit({"anchor": signed.n, "seq": signed.seq, "hash": signed.hash, "at": signed.at}, as_json)
 
 
 def _password() -> str:

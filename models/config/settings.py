@@ -36,9 +36,21 @@ class Settings(BaseSettings):
     # it in this process (reporting to that server if one is set); "auto" is deployment
     # when PREFECT_API_URL is set, else local (Prefect's embedded mode).
     intake_mode: Literal["auto", "local", "deployment"] = "auto"
+    # The key that signs the audit chain's head, made by `leadflow init` (mode 0600), and
+    # the append-only file of signed heads: by default under the LeadFlow home, in a
+    # directory of their own; point them elsewhere to keep them from the database's
+    # writers (docs/operations.md, "The audit anchors").
+    anchor_key: Path | None = None
+    anchors: Path | None = None
     # How long `leadflow reconcile` leaves a handed-on lead to its run before handing it
     # on again (a run started longer ago is taken for one whose worker died).
     reconcile_grace_seconds: float = 60.0
+
+
+def anchor_paths(settings: Settings) -> tuple[Path, Path]:
+    """The signing key and the anchors' file, where the settings put them."""
+    key = settings.anchor_key or settings.home / "audit-key" / "anchor-signing.pem"
+    return key, settings.anchors or settings.home / "audit-anchors" / "anchors.jsonl"
 
 
 def get_settings() -> Settings:

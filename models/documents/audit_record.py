@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import audit
+from models.audit.anchors import Anchor, AnchorVerdict
 from models.documents import chinese_date
 from models.documents.rendering import render_pdf
 from models.domain.policy import Numbering
@@ -57,7 +58,31 @@ def _details(data: dict) -> str:
     return text if len(text) <= 160 else text[:157] + "…"
 
 
-def content(session: Session, lead: Lead, verdict: audit.Verdict) -> AuditRecordContent:
+def _anchored(verdict: AnchorVerdict, latest: Anchor | None) -> str:
+    """What the record says of the anchors outside the database: whether they agree with
+    the chain, and the latest one in full, so that a reader can check it elsewhere."""
+    if not verdict.intact:
+        return f"外部锚点核验未通过：{verdict.problem}。"
+    if latest is None:
+        return "审计链尚未在数据库外锚定。"
+
+    def spaced(hex_text: str) -> str:
+        return " ".join(hex_text[i : i + 16] for i in range(0, len(hex_text), 16))
+
+    return (
+        f"外部锚点核验通过（{verdict.anchors}个）。最近锚点：第{latest.n}号，{latest.at}签署，"
+        f"审计链至第{latest.seq}号事件，摘要 {spaced(latest.hash)}；"
+        f"公钥 {spaced(latest.key)}；签名 {spaced(latest.sig)}。"
+    )
+
+
+def content(
+    session: Session,
+    lead: Lead,
+    verdict: audit.Verdict,
+    anchored: AnchorVerdict,
+    latest: Anchor | None,
+) -> AuditRecordContent:
     events = audit.events_for_lead(session, lead.id)
     docs = session.scalars(
         select(Document).where(Document.lead_id == lead.id).order_by(Document.id)
@@ -74,6 +99,7 @@ def content(session: Session, lead: Lead, verdict: audit.Verdict) -> AuditRecord
             f"当前状态：{lead.state}。以下为该线索自受理以来的全部审计事件"
             f"（{len(events)}条）及相关文书（{len(docs)}件）。",
             chain,
+            _anchored(anchored, latest),
         ],
         events=[
             EventLine(
@@ -104,10 +130,13 @@ def export(
     output_dir: Path,
     actor: str,
     on: date,
+    anchored: AnchorVerdict,
+    latest: Anchor | None,
 ) -> tuple[Path, str]:
-    """Render the record to a PDF; the export itself is an audit event (path, checksum)."""
+    """Render the record to a PDF, with the chain's verdict and the latest anchor outside
+    the database; the export itself is an audit event (path, checksum)."""
     verdict = audit.verify(session.connection())
-    body = content(session, lead, verdict)
+    body = content(session, lead, verdict, anchored, latest)
     last = body.events[-1].seq if body.events else 0
     pdf = render_pdf(
         "audit_record.html.j2",

@@ -83,6 +83,7 @@ ACTS: dict[str, Act] = {
         ),
         _act("audit.export", "导出审计记录", {LDR, CM, AUD}, True, "leadflow audit export"),
         _act("audit.verify", "核验审计链", {CM, AUD}, False, "leadflow audit verify"),
+        _act("audit.anchor", "签名锚定审计链", {CM, AUD}, False, "leadflow audit anchor"),
         _act("documents.render", "生成待出文书", {CM}, False, "leadflow docs render"),
         _act("documents.verify", "核验文书", {CM, AUD}, False, "leadflow docs verify"),
         _act("returns.import", "导入月度报表", {CM}, False, "leadflow stats import"),
