@@ -22,6 +22,7 @@ from leadflow import prefect_runs, reconciler, stack
 from models.config.settings import get_settings
 from models.domain.errors import LeadFlowError, NotHandedOn, Unavailable
 from models.domain.lifecycle import INITIAL
+from models.domain.people import Person
 from models.inputs.schemas import LeadIn
 from models.services import outbox, runtime
 from models.services.intake import Arrival, Receipt
@@ -58,25 +59,31 @@ class Submitted:
         }
 
 
-def record(lead: LeadIn, source: str) -> Receipt:
-    """The arrival and its intake request, in one transaction; nothing else yet."""
+def record(lead: LeadIn, source: str, *, by: Person | None = None) -> Receipt:
+    """The arrival and its intake request, in one transaction; nothing else yet. As
+    ``by`` (the process's person unless given), whose refusal is recorded."""
     try:
-        with transaction(runtime.engine()) as session:
-            return outbox.arrive(session, Arrival(lead, source), by=runtime.person())
+        with runtime.work() as session:
+            return outbox.arrive(session, Arrival(lead, source), by=by or runtime.person())
     except sqlalchemy.exc.OperationalError:
         raise Unavailable("the database cannot be reached: nothing was recorded") from None
 
 
 def submit(lead: LeadIn, *, source: str, wait: bool, say: Callable[[str], None]) -> Submitted:
     """Record the arrival, hand it on, and follow it (see the module's docstring)."""
-    done = Submitted(record(lead, source), lead.external_id)
+    return carry_on(Submitted(record(lead, source), lead.external_id), wait=wait, say=say)
+
+
+def carry_on(done: Submitted, *, wait: bool, say: Callable[[str], None]) -> Submitted:
+    """Hand a recorded arrival on — to the stack, a Prefect server, or this process —
+    and follow it until triaged (``wait``) or handed on."""
     if done.receipt.duplicate:
         return _follow(done, 0)
     mode = get_settings().intake_mode
     here = mode == "local" or (mode == "auto" and not prefect_runs.server_configured())
     if here:
         done.handed_to = reconciler.take_in_here(
-            outbox.Due(done.receipt.lead_id, lead.external_id, 0, None, None), say=say
+            outbox.Due(done.receipt.lead_id, done.external_id, 0, None, None), say=say
         )
         return _follow(done, 0)
     if mode == "auto" and stack.running() is not None:
@@ -86,12 +93,12 @@ def submit(lead: LeadIn, *, source: str, wait: bool, say: Callable[[str], None])
         )
         if done.handed_to is None:
             raise NotHandedOn(
-                f"lead {done.receipt.lead_id} ({lead.external_id}) is recorded but the stack "
+                f"lead {done.receipt.lead_id} ({done.external_id}) is recorded but the stack "
                 "has not handed it on yet (is its Prefect server answering? `leadflow status`); "
                 "its reconciler will"
             )
         return done
-    done.handed_to = hand_on(done.receipt.lead_id, lead.external_id)
+    done.handed_to = hand_on(done.receipt.lead_id, done.external_id)
     return _follow(done, SUBMIT_WAIT_SECONDS if wait else 0)
 
 

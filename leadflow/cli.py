@@ -611,6 +611,28 @@ def sweep(
 
 
 @app.command()
+def web(
+    host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="The port.")] = 8000,
+) -> None:
+    """Serve the JSON API under /api/v1 (its OpenAPI document at /api/v1/openapi.json);
+    every request acts as the person whose token it carries."""
+    import uvicorn
+
+    from leadflow.web import create_app
+
+    _engine(initialised=False)
+    if not migrate.is_current(_engine(initialised=False)):
+        raise LeadFlowError(
+            "the database has no LeadFlow schema, or an old one: run `leadflow init`"
+        )
+    # The intake runs this process starts act as the system; requests, as their caller.
+    runtime.identify_with(None)
+    err.print(f"serving the JSON API at http://{host}:{port}/api/v1/", markup=False)
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning", server_header=False)
+
+
+@app.command()
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="Smaller sizes, for a smoke run.")] = False,
     server: Annotated[

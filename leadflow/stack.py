@@ -82,6 +82,7 @@ class Stack:
     ready: bool
     started_at: str
     children: tuple[Child, ...]
+    web_url: str = ""  # LeadFlow's own JSON API, `leadflow web`
 
     @property
     def ui_url(self) -> str:
@@ -127,6 +128,7 @@ def _read(where: Path) -> Stack | None:
             ready=bool(raw["ready"]),
             started_at=str(raw["started_at"]),
             children=children,
+            web_url=str(raw.get("web_url", "")),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -227,6 +229,7 @@ class _Supervisor:
     home: Path
     api_url: str
     slots: list[_Slot]
+    web_url: str = ""
     started_at: str = field(default_factory=lambda: _now())
     healthy: bool = False
     served: bool = False
@@ -251,7 +254,7 @@ def _cli() -> list[str]:
     return [sys.executable, "-c", "from leadflow.cli import main; main()"]
 
 
-def _commands(port: int) -> dict[str, list[str]]:
+def _commands(port: int, web_port: int) -> dict[str, list[str]]:
     """The stack's processes and their command lines."""
     cli = _cli()
     return {
@@ -262,7 +265,7 @@ def _commands(port: int) -> dict[str, list[str]]:
         "worker-1": [*cli, "worker"],
         "worker-2": [*cli, "worker"],
         "reconciler": [*cli, "reconcile", "--watch"],
-        # The workbench (`leadflow web --host 127.0.0.1 --port …`) joins here once it exists.
+        "web": [*cli, "web", "--host", "127.0.0.1", "--port", str(web_port)],
     }
 
 
@@ -284,7 +287,7 @@ def _environment(where: Path, api_url: str, name: str) -> dict[str, str]:
     return env
 
 
-def _slots(where: Path, port: int, api_url: str) -> list[_Slot]:
+def _slots(where: Path, port: int, api_url: str, web_port: int) -> list[_Slot]:
     return [
         _Slot(
             name=name,
@@ -294,7 +297,7 @@ def _slots(where: Path, port: int, api_url: str) -> list[_Slot]:
             # Workers apply the deployments on start; the reconciler works without a server.
             needs_server=name.startswith("worker-"),
         )
-        for name, command in _commands(port).items()
+        for name, command in _commands(port, web_port).items()
     ]
 
 
@@ -373,6 +376,7 @@ def _write_state(sup: _Supervisor) -> None:
     state = {
         "supervisor_pid": os.getpid(),
         "api_url": sup.api_url,
+        "web_url": sup.web_url,
         "ready": sup.ready,
         "started_at": sup.started_at,
         "children": [
@@ -468,8 +472,10 @@ def supervise(where: Path) -> int:
         _say(f"a local stack already runs for {where}")
         return ALREADY_RUNNING
     port = _free_port()
+    web_port = next(p for p in iter(_free_port, None) if p != port)
     api_url = f"http://127.0.0.1:{port}/api"
-    sup = _Supervisor(where, api_url, _slots(where, port, api_url))
+    slots = _slots(where, port, api_url, web_port)
+    sup = _Supervisor(where, api_url, slots, web_url=f"http://127.0.0.1:{web_port}")
 
     def stop(signum: int, _frame: object) -> None:
         sup.stopping = True
@@ -507,6 +513,7 @@ def _describe(stack: Stack | None, where: Path) -> dict[str, Any]:
         "started_at": stack.started_at,
         "api_url": stack.api_url,
         "ui_url": stack.ui_url,
+        "web_url": stack.web_url,
         "logs": str(stack.logs),
         "children": [
             {
@@ -588,7 +595,8 @@ def _check_database() -> None:
 def _report_up(stack: Stack, seconds: float, as_json: bool) -> None:
     _echo(
         f"the local stack runs for {stack.home} (up in {seconds:.1f} s): "
-        f"Prefect UI {stack.ui_url}, API {stack.api_url}; logs in {stack.logs}"
+        f"Prefect UI {stack.ui_url}, API {stack.api_url}; LeadFlow's JSON API "
+        f"{stack.web_url}/api/v1/; logs in {stack.logs}"
     )
     chosen = os.environ.get("PREFECT_API_URL")
     if chosen:
@@ -672,7 +680,8 @@ def status(as_json: JsonFlag = False) -> None:
     state = "runs" if stack.ready else "is starting"
     _echo(
         f"the local stack {state} for {where} (supervisor pid {stack.supervisor_pid}, "
-        f"since {stack.started_at}): Prefect UI {stack.ui_url}, API {stack.api_url}"
+        f"since {stack.started_at}): Prefect UI {stack.ui_url}, API {stack.api_url}, "
+        f"LeadFlow's JSON API {stack.web_url}/api/v1/"
     )
     for child in doc["children"]:
         state = "alive" if child["alive"] else "down" if child["pid"] else "restarting"

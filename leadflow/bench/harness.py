@@ -302,7 +302,14 @@ FIGURES: dict[str, Callable[[bool], dict[str, Any]]] = {
     "national": lambda quick: (
         monthly_national(10_000, 200_000) if quick else monthly_national(100_000, 2_000_000)
     ),
+    "api": lambda quick: _api(100_000, 50) if quick else _api(1_000_000, 200),
 }
+
+
+def _api(leads: int, runs: int) -> dict[str, Any]:
+    from leadflow.bench.api import api_latency
+
+    return api_latency(leads, runs)
 
 
 # The targets a 2-core machine must meet (BENCHMARKS.md): (figure, at least or at most, value).
@@ -314,6 +321,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "pdf_ms_per_notice": ("<=", 60),
     "pdf_vs_bare": (">=", 0.9),
     "audit_verify_events_per_s": (">=", 200_000),
+    "api_list_p95_ms": ("<=", 50),
+    "api_lead_p95_ms": ("<=", 30),
 }
 # `--server`: the local stack as users run it (leadflow/bench/server.py).
 SERVER_TARGETS: dict[str, tuple[str, float]] = {

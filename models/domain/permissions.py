@@ -48,6 +48,9 @@ ACTS: dict[str, Act] = {
             {OFF, HEAD, LDR, CM, AUD},
             True,
             "leadflow audit show",
+            "GET /api/v1/leads",
+            "GET /api/v1/leads/{id}",
+            "GET /api/v1/leads/{id}/audit",
         ),
         _act(
             "lead.register",
@@ -57,6 +60,7 @@ ACTS: dict[str, Act] = {
             "leadflow lead submit",
             "leadflow lead post",
             "leadflow lead import",
+            "POST /api/v1/leads",
         ),
         _act(
             "lead.decide", "决定办理方式并授权（一事一授权）", {LDR}, True, "leadflow lead decide"
@@ -80,6 +84,7 @@ ACTS: dict[str, Act] = {
             {CUS},
             True,
             "leadflow lead reporter",
+            "POST /api/v1/leads/{id}/reporter",
         ),
         _act("audit.export", "导出审计记录", {LDR, CM, AUD}, True, "leadflow audit export"),
         _act("audit.verify", "核验审计链", {CM, AUD}, False, "leadflow audit verify"),

@@ -7,13 +7,13 @@ audit trail in a transaction of its own (``runtime.work`` does both).
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select, union
+from sqlalchemy import ColumnElement, Engine, or_, select, union
 from sqlalchemy.orm import Session
 
 from models import audit
 from models.domain.errors import NotFound, NotPermitted, OutOfScope, Refusal
 from models.domain.people import Person
-from models.domain.permissions import ACTS, Answer, judge, may
+from models.domain.permissions import ACTS, Answer, judge, may, readable_units
 from models.store.database import transaction
 from models.store.lead import Assignment, Lead, TriageProposal
 from models.store.organisation import Entity, Unit
@@ -106,3 +106,22 @@ def record_refusal(engine: Engine, refusal: Refusal) -> None:
                 data={"act": refusal.act, "answer": refusal.answer},
             ),
         )
+
+
+def readable(person: Person, session: Session) -> ColumnElement[bool] | None:
+    """The condition on ``Lead`` that keeps the leads ``person`` may read — the same
+    units as :func:`lead_units` — or None when they may read every lead."""
+    codes = readable_units(person)
+    if codes is None:
+        return None
+    ids = list(session.scalars(select(Unit.id).where(Unit.code.in_(codes))))
+    supervised = select(Entity.id).where(Entity.supervised_by_id.in_(ids))
+    assigned = select(Assignment.lead_id).where(Assignment.unit_id.in_(ids))
+    proposed = select(TriageProposal.lead_id).where(TriageProposal.jurisdiction_unit_id.in_(ids))
+    return or_(
+        Lead.lead_unit_id.in_(ids),
+        Lead.jurisdiction_unit_id.in_(ids),
+        Lead.entity_id.in_(supervised),
+        Lead.id.in_(assigned),
+        Lead.id.in_(proposed),
+    )

@@ -16,10 +16,12 @@ def test_bench_quick_reports_its_figures(sqlite_cli: Cli) -> None:
     assert report["national_units"] == 10_000 and report["national_decisions"] > 0
     assert report["bulk_leads"] == 2_000 and report["audit_events"] > report["bulk_leads"]
     assert report["bulk_rounds"] == 1
+    assert (report["api_leads"], report["api_runs"]) == (100_000, 50)
     figures = set(harness.TARGETS) | {"event_p95_ms", "sqlite_ceiling_rows_per_s"}
+    figures |= {"api_list_p50_ms", "api_list_scoped_p95_ms", "api_list_sql_p95_ms"}
     sizes = {"quick", "event_runs", "pdf_runs", "national_units", "national_leads"}
     sizes |= {"national_decisions", "bulk_leads", "bulk_audit_events", "bulk_rounds"}
-    sizes |= {"audit_events"}
+    sizes |= {"audit_events", "api_leads", "api_runs"}
     assert set(report) == figures | sizes  # issue 7: exactly these, plus the sizes used
     assert all(report[k] > 0 for k in figures)
 

@@ -102,6 +102,17 @@ def _chosen_api(cli: Cli, preset: str | None = None) -> str:
     return done.stdout.strip()
 
 
+def _answers_within(url: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return bool(response.status == 200)
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
 def _up(cli: Cli, figure: Any) -> dict[str, Any]:
     began = time.monotonic()
     ran = cli("up", "--json", check=0)
@@ -115,7 +126,14 @@ def test_up_status_restart_down(stack_cli: Cli, tmp_path: Path, figure: Any) -> 
     home = tmp_path / "home"
     started = _up(stack_cli, figure)
     assert started["running"] and started["ready"]
-    assert set(_children(started)) == {"prefect-server", "worker-1", "worker-2", "reconciler"}
+    assert set(_children(started)) == {
+        "prefect-server",
+        "worker-1",
+        "worker-2",
+        "reconciler",
+        "web",
+    }
+    assert _answers_within(f"{started['web_url']}/api/v1/openapi.json", 30)
 
     status = _status(stack_cli)
     assert status["running"] and status["api_url"] == started["api_url"]

@@ -9,7 +9,7 @@ from models.domain.permissions import ACTS
 def markdown() -> str:
     roles = list(Role)
     header = " | ".join(f"{r.value}<br>{r.chinese}" for r in roles)
-    lines = [f"| act | 中文 | {header} | commands |", "|" + "---|" * (len(roles) + 3)]
+    lines = [f"| act | 中文 | {header} | commands and routes |", "|" + "---|" * (len(roles) + 3)]
     for act in ACTS.values():
         cells = [
             ("own units" if act.about_a_lead and r.of_a_unit else "yes") if r in act.roles else "—"

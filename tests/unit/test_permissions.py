@@ -32,6 +32,7 @@ def test_every_command_that_touches_data_is_in_the_table() -> None:
         commands |= {f"leadflow {name} {s}" for s in subs} if subs else {f"leadflow {name}"}
     # The stack's and the bench's commands act on no LeadFlow data of the database.
     shell = {"leadflow up", "leadflow down", "leadflow status", "leadflow worker", "leadflow bench"}
+    shell |= {"leadflow web"}  # serves the API, whose routes are checked below
     assert commands - shell <= named, sorted(commands - shell - named)
 
 
@@ -92,3 +93,16 @@ def test_text_on_the_record_is_validated(text: str, why: str) -> None:
     with pytest.raises(BadInput) as refused:
         clean_text(text, field="actor", source="LEADFLOW_ACTOR")
     assert why in str(refused.value)
+
+
+def test_every_api_route_is_in_the_table() -> None:
+    from leadflow.web import create_app
+
+    named = {w for act in ACTS.values() for w in act.where}
+    paths = create_app().openapi()["paths"]
+    routes = {
+        f"{method.upper()} {path.replace('{lead}', '{id}')}"
+        for path, operations in paths.items()
+        for method in operations
+    }
+    assert routes and routes <= named, sorted(routes - named)
