@@ -49,6 +49,7 @@ from models.services import (
     intake,
     organisation,
     people,
+    reporter_requests,
     reporters,
     returns,
     runtime,
@@ -82,6 +83,9 @@ audit_app = typer.Typer(help="The audit trail: a lead's events, its record, the 
 docs_app = typer.Typer(help="Issued documents: rendering the pending, checking every PDF.")
 board_app = typer.Typer(help="The colour boards (多色榜).")
 escalate_app = typer.Typer(help="The monthly and quarterly escalations.")
+reporter_app = typer.Typer(
+    help="Officers' requests to see a reporter, and the custodian's grants (信访室)."
+)
 user_app = typer.Typer(help="People, their roles and API tokens (docs/permissions.md).")
 for sub, name in (
     (org_app, "org"),
@@ -92,6 +96,7 @@ for sub, name in (
     (board_app, "board"),
     (escalate_app, "escalate"),
     (user_app, "user"),
+    (reporter_app, "reporter"),
 ):
     app.add_typer(sub, name=name)
 
@@ -853,14 +858,53 @@ def audit_export(lead_ref: LeadRef, as_json: JsonFlag = False) -> None:
 
 @lead_app.command("reporter")
 def lead_reporter(lead_ref: LeadRef, reason: Reason, as_json: JsonFlag = False) -> None:
-    """The reporter's identity, for the receiving unit's authorised staff: the read is
-    recorded in the audit trail with who read it and why."""
+    """The reporter's identity, for the custodian (信访室), or for an officer once with a
+    granted request: the read is recorded in the audit trail with who read it and why."""
     with _work() as session:
-        lead = _find_lead(session, lead_ref, "reporter.read")
-        identity = reporters.reveal(session, lead.id, by=runtime.person(), reason=reason)
+        lead_id, identity = reporters.reveal(session, lead_ref, by=runtime.person(), reason=reason)
     shown = identity.__dict__ if identity else None
-    err.print(f"lead {lead.id}: {shown or 'no reporter on record (anonymous)'}", markup=False)
-    _emit({"lead_id": lead.id, "reporter": shown}, as_json)
+    err.print(f"lead {lead_id}: {shown or 'no reporter on record (anonymous)'}", markup=False)
+    _emit({"lead_id": lead_id, "reporter": shown}, as_json)
+
+
+@reporter_app.command("request")
+def reporter_request(lead_ref: LeadRef, reason: Reason, as_json: JsonFlag = False) -> None:
+    """An officer asks the custodian to see the reporter of one of their unit's leads."""
+    with _work() as session:
+        asked = reporter_requests.ask(session, runtime.person(), lead_ref, reason=reason)
+    err.print(f"request {asked} sent to the custodian (信访室)")
+    _emit({"request": asked}, as_json)
+
+
+def _answer(request: int, *, grant: bool, hours: int, reason: str, as_json: bool) -> None:
+    with _work() as session:
+        answered = reporter_requests.answer(
+            session, runtime.person(), request, grant=grant, hours=hours, reason=reason
+        )
+        expires = answered.expires_at
+    err.print(f"request {request} {'granted until ' + str(expires) if grant else 'refused'}")
+    _emit({"request": request, "granted": grant, "expires_at": expires}, as_json)
+
+
+@reporter_app.command("grant")
+def reporter_grant(
+    request: Annotated[int, typer.Argument(metavar="REQUEST", help="The request's number.")],
+    reason: Reason,
+    hours: Annotated[int, typer.Option("--hours", min=1, max=72, help="How long.")] = 24,
+    as_json: JsonFlag = False,
+) -> None:
+    """The custodian grants an officer's request: one read, within --hours."""
+    _answer(request, grant=True, hours=hours, reason=reason, as_json=as_json)
+
+
+@reporter_app.command("refuse")
+def reporter_refuse(
+    request: Annotated[int, typer.Argument(metavar="REQUEST", help="The request's number.")],
+    reason: Reason,
+    as_json: JsonFlag = False,
+) -> None:
+    """The custodian refuses an officer's request."""
+    _answer(request, grant=False, hours=1, reason=reason, as_json=as_json)
 
 
 @audit_app.command("verify")

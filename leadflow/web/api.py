@@ -19,7 +19,6 @@ from models.domain.lifecycle import State
 from models.domain.people import Person, clean_text
 from models.inputs.schemas import LeadIn, Source
 from models.services import intake, ledger, reporters, runtime
-from models.services.access import find_lead
 from models.services.desk import local_today
 from models.store.lead import Lead
 
@@ -231,10 +230,10 @@ def lead_trail(lead: LeadRef, caller: Caller) -> Trail:
 
 @router.post("/leads/{lead}/reporter", response_model=ReporterRead)
 def reporter_read(lead: LeadRef, ask: ReporterAsk, caller: Caller) -> ReporterRead:
-    """The reporter's identity, for the custodian (信访室): the read is recorded with why."""
+    """The reporter's identity, for the custodian (信访室), or once for an officer holding
+    a granted request: the read is recorded with who and why."""
     reason = clean_text(ask.reason, field="reason", source="reason")
     with runtime.work() as session:
-        lead_id = find_lead(session, caller, lead, "reporter.read").id
-        found = reporters.reveal(session, lead_id, by=caller, reason=reason)
+        lead_id, found = reporters.reveal(session, lead, by=caller, reason=reason)
     shown = Identity(**found.__dict__) if found else None
     return ReporterRead(lead_id=lead_id, reporter=shown)

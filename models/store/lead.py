@@ -104,6 +104,23 @@ class Reporter(Base):
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class ReporterRequest(Base):
+    """An officer's request to see a lead's reporter, and the custodian's answer: a grant
+    holds for one read before it expires (docs/permissions.md)."""
+
+    __tablename__ = "reporter_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    username: Mapped[str] = mapped_column(String(32), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    granted: Mapped[bool | None] = mapped_column(Boolean)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class Assignment(Base):
     """A unit's part in handling a lead: the lead unit, a co-unit, a cross or higher unit."""
 

@@ -127,6 +127,17 @@ def test_the_adversarys_steps_are_refused_and_recorded(sqlite_cli: Cli) -> None:
     )
     assert read["reporter"]["name"] == "张三"
     custodian("audit", "show", lead, check=3)  # a custodian reads reporters, nothing else
+    # The officer asks, the custodian grants one read, the officer reads once.
+    asked = json.loads(
+        officer("reporter", "request", lead, "--reason", "核实", "--json", check=0).stdout
+    )
+    custodian("reporter", "grant", str(asked["request"]), "--reason", "同意", check=0)
+    once = json.loads(
+        officer("lead", "reporter", lead, "--reason", "核实", "--json", check=0).stdout
+    )
+    assert once["reporter"]["phone"] == "13800000000"
+    officer("lead", "reporter", lead, "--reason", "再看", check=3)
+    clerk("reporter", "request", lead, "--reason", "核实", check=2)  # not their unit's lead
     admin("user", "revoke", "zhaolei", check=0)
     assert officer("audit", "show", lead).code == 3
 

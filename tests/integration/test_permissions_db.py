@@ -29,6 +29,7 @@ from models.services import (
     outbox,
     people,
     rectification,
+    reporter_requests,
     reporters,
     returns,
     runtime,
@@ -78,7 +79,8 @@ PERFORM: dict[str, Perform] = {
         s, _desk(p, o), i, passed=True, reason="r"
     ),
     "lead.close": lambda s, p, i, o: disposal.close(s, _desk(p, o), i, reason="r"),
-    "reporter.read": lambda s, p, i, o: reporters.reveal(s, i, by=p, reason="核实"),
+    "reporter.read": lambda s, p, i, o: reporters.reveal(s, str(i), by=p, reason="核实"),
+    "reporter.request": lambda s, p, i, o: reporter_requests.ask(s, p, str(i), reason="核实"),
     "audit.export": lambda s, p, i, o: access.find_lead(s, p, str(i), "audit.export"),
     "returns.import": lambda s, p, i, o: returns.import_returns(s, [], source="r.csv", by=p),
     "escalation.run": lambda s, p, i, o: monthly(s, _desk(p, o), "2026-09"),
