@@ -299,6 +299,8 @@ def reconcile(
 
     from leadflow import reconciler
 
+    if watch:  # the stack's (or a production machine's) reconciler is a service: the system
+        runtime.identify_with(None)
     _permit("intake.reconcile")
     left = timedelta(seconds=get_settings().reconcile_grace_seconds if grace is None else grace)
     if watch:
@@ -626,7 +628,6 @@ def web(
 
     from leadflow.web import create_app
 
-    _engine(initialised=False)
     if not migrate.is_current(_engine(initialised=False)):
         raise LeadFlowError(
             "the database has no LeadFlow schema, or an old one: run `leadflow init`"

@@ -585,6 +585,11 @@ def worker(
             "(`leadflow up`)"
         )
     _log_to_stderr()
+    # Deployment runs are the system's acts (scheduled, or handed on after a person's
+    # arrival was recorded as theirs), whoever started the worker.
+    from models.services import runtime
+
+    runtime.identify_with(None)
     taker = Worker({}, limit=limit, poll=poll)
     # Handlers first: a worker stopped while it applies the deployments still exits 0.
     _stop_on_signals(taker)

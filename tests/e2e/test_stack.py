@@ -191,3 +191,27 @@ def test_killed_supervisor_leaves_no_child(stack_cli: Cli, tmp_path: Path, figur
     assert json.loads(stopped.stdout)["running"] is False
     assert "stale" in stopped.stderr
     assert not (home / "stack.json").exists()
+
+
+def test_the_stack_acts_as_the_system_once_people_exist(stack_cli: Cli, figure: Any) -> None:
+    """Once a commission has users, the stack's workers and reconciler still carry every
+    arrival through (they act as the system), while each command needs its person's token."""
+    from dataclasses import replace
+
+    from tests.conftest import EXAMPLES
+
+    stack_cli("org", "load", EXAMPLES / "kunming.yaml", check=0)
+    _up(stack_cli, figure)
+    made = subprocess.run(
+        [sys.executable, "-c", "from leadflow.cli import main; main()", "user", "add", "wangmin",
+         "--name", "王敏", "--unit", "D1", "--role", "admin", "--role", "case_manager"],
+        cwd=stack_cli.cwd, env=stack_cli.env, input="a long enough password\n",
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    stack_cli("lead", "submit", EXAMPLES / "lead.json", check=3)  # no token: refused
+    person = replace(stack_cli, env={**stack_cli.env, "LEADFLOW_TOKEN": made.stdout.strip()})
+    done = json.loads(person("lead", "submit", EXAMPLES / "lead.json", "--json", check=0).stdout)
+    assert done["state"] == "triaged" and done["flow_run"]
+    status = _status(stack_cli)
+    assert all(c["alive"] and c["restarts"] == 0 for c in status["children"]), status
