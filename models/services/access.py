@@ -29,7 +29,7 @@ def permit(session: Session, person: Person, act: str, lead_id: int | None = Non
     if chosen.about_a_lead and lead_id is not None and not person.every_role:
         answer = judge(person, chosen, lead_units(session, lead_id))
         if answer is Answer.out_of_scope:
-            raise _out_of_scope(person, act, lead_id, f"no lead with id {lead_id}")
+            raise _out_of_scope(person, act, lead_id, _unknown(str(lead_id)))
         if answer is Answer.not_permitted:  # pragma: no cover - may() answered first
             raise _not_permitted(person, act, lead_id)
 
@@ -37,7 +37,7 @@ def permit(session: Session, person: Person, act: str, lead_id: int | None = Non
 def find_lead(session: Session, person: Person, ref: str, act: str) -> Lead:
     """The lead named by id or external id, if ``person`` may perform ``act`` on it; a
     lead outside their units is answered exactly as an unknown one."""
-    chosen, unknown = ACTS[act], f"no lead with id or external id '{ref}'"
+    chosen, unknown = ACTS[act], _unknown(ref)
     if not may(person, chosen):
         raise _not_permitted(person, act, None)
     lead = session.get(Lead, int(ref)) if ref.isdigit() and len(ref) < 19 else None
@@ -45,9 +45,17 @@ def find_lead(session: Session, person: Person, ref: str, act: str) -> Lead:
         lead = session.scalar(select(Lead).where(Lead.external_id == ref))
     if lead is None:
         raise NotFound(unknown)
-    if not person.every_role and judge(person, chosen, lead_units(session, lead.id)) != "allowed":
+    answer = (
+        Answer.allowed if person.every_role else judge(person, chosen, lead_units(session, lead.id))
+    )
+    if answer is not Answer.allowed:
         raise _out_of_scope(person, act, lead.id, unknown)
     return lead
+
+
+def _unknown(ref: str) -> str:
+    """What an unknown lead is answered with — and a lead outside the person's units."""
+    return f"no lead with id or external id '{ref}'"
 
 
 def lead_units(session: Session, lead_id: int) -> set[str]:
