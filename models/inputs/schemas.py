@@ -29,12 +29,13 @@ SUMMARY_MAX_CHARS = 20_000
 
 
 def _matching(regex: str, description: str) -> AfterValidator:
-    """A pattern check whose error says what is expected, not the regular expression."""
+    """A pattern check whose error says what is expected — not the regular expression, and
+    not the value (an error may be shown where the input's own text must not be)."""
     compiled = re.compile(regex)
 
     def check(value: str) -> str:
         if not compiled.fullmatch(value):
-            raise ValueError(f"must be {description}, not {value[:80]!r}")
+            raise ValueError(f"must be {description}")
         return value
 
     return AfterValidator(check)

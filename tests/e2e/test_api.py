@@ -253,3 +253,15 @@ def test_leadflow_web_serves_the_api_as_a_process(world: World, tmp_path: Path) 
     said = (tmp_path / "web.log").read_text(encoding="utf-8", errors="replace")
     assert "serving the JSON API" in said
     assert not any(s in said for s in (*REPORTER, *world.tokens.values(), "刘某")), said
+
+
+def test_bad_input_names_each_field_and_never_its_value(world: World, client: TestClient) -> None:
+    lead = json.loads((EXAMPLES / "lead.json").read_text(encoding="utf-8"))
+    lead["external_id"] = "KM 刘某 受贿"  # a space: not an id
+    lead["subject"]["entity"] = "E 刘某"
+    lead["reporter"]["phone"] = "张三的电话"
+    answer = client.post("/api/v1/leads", json=lead, headers=_as(world, "case_manager"))
+    assert answer.status_code == 422
+    fields = {p["field"] for p in answer.json()["error"]["problems"]}
+    assert fields == {"body.external_id", "body.subject.entity", "body.reporter.phone"}
+    assert "刘某" not in answer.text and "张三" not in answer.text
