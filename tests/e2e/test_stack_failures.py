@@ -170,12 +170,24 @@ def test_a_burst_goes_in_batches_and_each_lead_stays_visible_by_name(
         assert 1 <= len(batches) < BURST // 2
         assert all(r.name.startswith("intake batch BATCH-") for r in batches)
         assert all(set(r.parameters) == {"lead_ids"} for r in batches)
-        tasks = client.read_task_runs(
-            task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="intake BATCH-")),
-            limit=200,
-        )
+        # A task run's states reach Prefect's database through its event pipeline, a moment
+        # after LeadFlow's record settled: read until they have, within a bound.
+        deadline = time.monotonic() + 60
+        while True:
+            tasks = client.read_task_runs(
+                task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="intake BATCH-")),
+                limit=200,
+            )
+            done = all(t.state is not None and t.state.is_completed() for t in tasks)
+            if (done and len(tasks) == BURST) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         assert sorted(t.name for t in tasks) == [f"intake BATCH-{n:04d}" for n in range(BURST)]
-        assert all(t.state is not None and t.state.is_completed() for t in tasks)
+        assert done, [
+            (t.name, t.state and t.state.type)
+            for t in tasks
+            if not t.state or not t.state.is_completed()
+        ]
         parked = {r.name: r for r in _flow_runs(client, "lead-intake")}
         assert {f"intake {e}": str(run) for e, run in waiting.items()} == {
             name: str(r.id) for name, r in parked.items()
