@@ -22,7 +22,6 @@ from leadflow import prefect_runs, reconciler, stack
 from models.config.settings import get_settings
 from models.domain.errors import LeadFlowError, NotHandedOn, Unavailable
 from models.domain.lifecycle import INITIAL
-from models.domain.people import Person
 from models.inputs.schemas import LeadIn
 from models.services import outbox, runtime
 from models.services.intake import Arrival, Receipt
@@ -59,12 +58,12 @@ class Submitted:
         }
 
 
-def record(lead: LeadIn, source: str, *, by: Person | None = None) -> Receipt:
-    """The arrival and its intake request, in one transaction; nothing else yet. As
-    ``by`` (the process's person unless given), whose refusal is recorded."""
+def record(lead: LeadIn, source: str) -> Receipt:
+    """The arrival and its intake request, in one transaction; nothing else yet. As the
+    process's person, whose refusal is recorded."""
     try:
         with runtime.work() as session:
-            return outbox.arrive(session, Arrival(lead, source), by=by or runtime.person())
+            return outbox.arrive(session, Arrival(lead, source), by=runtime.person())
     except sqlalchemy.exc.OperationalError:
         raise Unavailable("the database cannot be reached: nothing was recorded") from None
 

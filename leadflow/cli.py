@@ -982,8 +982,9 @@ def user_add(
     """A person and their roles; the password (12 characters or more) is read from standard
     input. While no user exists, the single operator adds the first — an admin — and their
     first API token is printed on stdout."""
-    password, by = _password(), _person()
+    password = _password()
     with _work() as session:
+        by = runtime.person()
         added = people.add(
             session, by, username=username, name=name, unit=unit, roles=role, password=password
         )

@@ -18,7 +18,7 @@ from leadflow.web.guard import authenticate, bearer
 from models.domain.lifecycle import State
 from models.domain.people import Person, clean_text
 from models.inputs.schemas import LeadIn, Source
-from models.services import intake, ledger, reporters, runtime
+from models.services import access, intake, ledger, outbox, reporters, runtime
 from models.services.desk import local_today
 from models.store.lead import Lead
 
@@ -164,13 +164,15 @@ class ReporterRead(BaseModel):
 def lead_arrives(lead: LeadIn, caller: Caller, background: BackgroundTasks) -> Arrived:
     """A lead arrives, as `leadflow lead submit --no-wait`: recorded with its intake
     request, then handed on; 202 once recorded."""
-    with runtime.work() as session:
-        intake.check_references(session, [intake.Arrival(lead, "api")])
-    done = arrivals.Submitted(arrivals.record(lead, "api", by=caller), lead.external_id)
+    arrival = intake.Arrival(lead, "api")
+    with runtime.work() as session:  # the caller's permission first, then the rules
+        access.permit(session, caller, "lead.register")
+        intake.check_references(session, [arrival])
+        receipt = outbox.arrive(session, arrival, by=caller)
+        state = session.get_one(Lead, receipt.lead_id).state
+    done = arrivals.Submitted(receipt, lead.external_id)
     if not done.receipt.duplicate:
         background.add_task(_hand_on, done)
-    with runtime.work() as session:
-        state = session.get_one(Lead, done.receipt.lead_id).state
     return Arrived(
         lead_id=done.receipt.lead_id,
         external_id=lead.external_id,

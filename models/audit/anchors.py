@@ -15,6 +15,7 @@ can re-sign. docs/operations.md says how a commission keeps them apart.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -107,8 +108,21 @@ def _broken(checked: int, n: int, why: str) -> AnchorVerdict:
 def sign_head(connection: Connection, *, key_path: Path, path: Path) -> Anchor:
     """Sign the chain's head now and append it to the anchors at ``path``."""
     key = _private_key(key_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # O_APPEND: each line lands at the end, never over an earlier one; the lock makes two
+    # anchors signed at once (an escalation run, the schedule) follow one another.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    with os.fdopen(fd, "a", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        signed = _next(connection, key, read(path)[0])
+        handle.write(signed.line() + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return signed
+
+
+def _next(connection: Connection, key: Ed25519PrivateKey, anchors: list[Anchor]) -> Anchor:
     head = connection.execute(select(AuditHead.seq, AuditHead.hash)).one()
-    anchors, _ = read(path)
     last = anchors[-1].line() if anchors else ""
     anchor = Anchor(
         n=len(anchors) + 1,
@@ -118,15 +132,7 @@ def sign_head(connection: Connection, *, key_path: Path, path: Path) -> Anchor:
         key=key.public_key().public_bytes_raw().hex(),
         prev=hashlib.sha256(last.encode()).hexdigest() if last else "",
     )
-    signed = Anchor(**{**asdict(anchor), "sig": key.sign(anchor.signed_text()).hex()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # O_APPEND: each line lands at the end, never over an earlier one.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    with os.fdopen(fd, "a", encoding="utf-8") as handle:
-        handle.write(signed.line() + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    return signed
+    return Anchor(**{**asdict(anchor), "sig": key.sign(anchor.signed_text()).hex()})
 
 
 def check(connection: Connection, anchors: list[Anchor], trusted_key: str) -> AnchorVerdict:

@@ -148,16 +148,6 @@ def by_token(session: Session, token: str, *, via: str) -> Person | None:
     return None if user is None else _person(session, user, via)
 
 
-def by_password(session: Session, username: str, password: str, *, via: str) -> Person | None:
-    user = session.scalar(select(User).where(User.username == username, User.active))
-    try:
-        if user is None or not _HASHER.verify(user.password_hash, password):
-            return None
-    except Exception:  # argon2's mismatch and malformed-hash errors alike: no person
-        return None
-    return _person(session, user, via)
-
-
 def _person(session: Session, user: User, via: str) -> Person:
     rows = session.execute(select(UserRole.role, UserRole.unit).where(UserRole.user_id == user.id))
     grants = frozenset(Grant(Role(role), unit or None) for role, unit in rows)

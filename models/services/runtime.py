@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from models.config.settings import get_settings
-from models.domain.errors import NotPermitted, OutOfScope
-from models.domain.people import Person, system
+from models.domain.errors import BadInput, NotPermitted, OutOfScope
+from models.domain.people import Person, clean_text, system
 from models.services.access import record_refusal
 from models.services.desk import Desk, local_today
 from models.services.policy import in_force
@@ -48,7 +48,10 @@ def person() -> Person:
 
 def _system_name() -> str:
     named = get_settings().actor
-    return named if named and named.isprintable() and len(named) <= 100 else "system"
+    try:
+        return clean_text(named, field="actor") if named else "system"
+    except BadInput:
+        return "system"  # a name the record cannot keep names no one
 
 
 def actor() -> str:
