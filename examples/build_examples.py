@@ -161,6 +161,8 @@ def organisation() -> dict:
             "county": "C03",
             "supervised_by": "C03",
             "zone": "Z1",
+            # The market supervision bureau's resident group: the 组 of its joint handling.
+            "resident_group": "R12",
         },
         {
             "code": "E-FM-GOV",
@@ -223,6 +225,7 @@ def organisation() -> dict:
         {"unit": "C09", "label": "脱贫摘帽县"},
     ]
     return {
+        "commission": {"name": "昆明市纪委监委", "abbreviation": "昆纪"},
         "zones": zones,
         "units": units,
         "unit_groups": unit_groups,

@@ -1,8 +1,11 @@
 """The monthly and quarterly escalations (docs/rules.md §3).
 
-On the 1st of each month, for the month just ended: the coordinating office scores
-every unit on the colour boards, warns the units last the policy's number of months
-running (two by default), flags the zero reports, and publishes the bulletin. On the
+Every day from the 1st, the monthly deployment checks the month just ended, and once its
+returns are due (the 3rd working day by default) or every unit has filed them, runs it:
+the coordinating office scores every unit on the colour boards, warns the units last the
+policy's number of months running (two by default), flags the zero reports, lists the
+units that have not filed, and publishes the bulletin. A check that finds the month run,
+or its returns still awaited, reads no board and issues nothing. On the
 1st of January, April, July and October, for the quarter just ended: the units last on
 a quarter board are called to an interview, and the unit groups' quarterly reports and
 the consolidated report go to the leaders. Each board is also published as a Prefect
@@ -40,7 +43,10 @@ def _board_artifact(board: Board, kind: str) -> None:
         {
             "unit": row.unit,
             "name": board.names[row.unit],
-            **{f"{board.indicators[k]}": f"{c.value} ({c.color})" for k, c in row.cells.items()},
+            **{
+                f"{board.indicators[k]}": f"{'未报送' if c.missing else c.value} ({c.color})"
+                for k, c in row.cells.items()
+            },
             "score": row.score,
             "rank": row.rank,
             "yellow": "yes" if row.yellow else "",
@@ -58,9 +64,10 @@ def _board_artifact(board: Board, kind: str) -> None:
 @task
 def render(document_ids: list[int]) -> None:
     desk = runtime.desk()
-    documents.render_each(
+    rendered = documents.render_each(
         runtime.engine(), document_ids, output_dir=desk.output_dir, actor=desk.actor
     )
+    documents.raise_if_undrawn(rendered)  # the run stands; a document no font draws is void
 
 
 def _run(kind: str, period: str, on: date | None) -> dict[str, Any]:
@@ -108,10 +115,28 @@ def _named(kind: str) -> Callable[[], str]:
     return name
 
 
+def _waiting(period: str, on: date | None) -> dict[str, Any] | None:
+    """The scheduled check's answer when ``period`` is not to run today; None to run it."""
+    engine, desk = runtime.engine(), runtime.desk(today=on)
+    with transaction(engine) as session:
+        reason = escalations.not_yet(session, desk, period)
+    if reason is None:
+        return None
+    log.info("monthly escalation of %s not run: %s", period, reason)
+    return {"period": period, "kind": "monthly", "ran": False, "reason": reason}
+
+
 @flow(name="monthly-escalation", flow_run_name=_named("monthly"))
-def monthly_escalation(period: str | None = None, on: date | None = None) -> dict[str, Any]:
-    """The month's boards, bulletin, work warnings and zero-report flags."""
-    return _run("monthly", period or last_month(on or runtime.desk().today), on)
+def monthly_escalation(
+    period: str | None = None, on: date | None = None, scheduled: bool = False
+) -> dict[str, Any]:
+    """The month's boards, bulletin, work warnings and zero-report flags. ``scheduled``
+    (the deployment's daily check): the month is run once, when its returns are in or
+    due, and left alone before and after; asked for, a month not ready is refused."""
+    month = period or last_month(on or runtime.desk().today)
+    if scheduled and (waiting := _waiting(month, on)) is not None:
+        return waiting
+    return _run("monthly", month, on)
 
 
 @flow(name="quarterly-escalation", flow_run_name=_named("quarterly"))

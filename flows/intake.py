@@ -25,6 +25,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.flow_runs import suspend_flow_run
+from sqlalchemy import select
 
 from flows.waiting import (
     LeaderDecision,
@@ -41,6 +42,7 @@ from models.services.decisions import refuse_resume
 from models.store.database import transaction
 from models.store.lead import Lead, TriageProposal
 from models.store.periods import SHANGHAI
+from models.store.records import Document
 
 # A waiting run suspended with less than this left before its deadline still waits this long.
 SHORTEST_WAIT = timedelta(minutes=1)
@@ -132,13 +134,25 @@ def take_in(lead_id: int, *, waiting: bool) -> dict[str, Any]:
 
 
 def _outcome(lead_id: int, proposal: TriageProposal, notices: list[str]) -> dict[str, Any]:
+    """What the run came to, as references: a notice held because it would name the
+    reporter is named by its number alone, and the run still ends normally."""
     with transaction(runtime.engine()) as session:
         state = session.get_one(Lead, lead_id).state
+        held = list(
+            session.scalars(
+                select(Document.number)
+                .where(Document.lead_id == lead_id, Document.status == documents.HELD)
+                .order_by(Document.id)
+            )
+        )
+    if held:
+        _log().info("lead %s: %s notice(s) held, naming the reporter", lead_id, len(held))
     return {
         "lead_id": lead_id,
         "state": state.value,
         "proposed_mode": proposal.proposed_mode,
         "notices": notices,
+        "held": held,
     }
 
 

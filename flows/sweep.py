@@ -38,8 +38,12 @@ def deadline_sweep(on: date | None = None) -> list[dict[str, Any]]:
         with transaction(engine) as session:
             step = sweep.sweep_decision(session, desk, lead_id)
             taken += [step] if step else []
-    for lead_id in sorted({s.lead_id for s in taken}):
-        documents.render_pending(
+    rendered = [
+        document
+        for lead_id in sorted({s.lead_id for s in taken})
+        for document in documents.render_pending(
             engine, output_dir=desk.output_dir, actor=desk.actor, lead_id=lead_id
         )
+    ]
+    documents.raise_if_undrawn(rendered)  # the steps stand; a notice no font draws is void
     return [{"lead_id": s.lead_id, "step": s.step, "number": s.number} for s in taken]

@@ -11,7 +11,7 @@ Where it is handed depends on what runs (docs/operations.md):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ import sqlalchemy.exc
 from sqlalchemy import select
 
 from leadflow import prefect_runs, reconciler, stack
+from models import documents
 from models.config.settings import get_settings
 from models.domain.errors import LeadFlowError, NotHandedOn, Unavailable
 from models.domain.lifecycle import INITIAL
@@ -45,6 +46,9 @@ class Submitted:
     state: str = INITIAL.value
     notices: list[str] = field(default_factory=list)
     proposed_mode: str | None = None
+    # The notices held because they would name the reporter: number, kind, fields.
+    held: list[dict[str, Any]] = field(default_factory=list)
+    held_messages: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +59,7 @@ class Submitted:
             "flow_run": self.handed_to,
             "proposed_mode": self.proposed_mode,
             "notices": self.notices,
+            "held": self.held,
         }
 
 
@@ -136,19 +141,25 @@ def _follow(done: Submitted, seconds: float, *, handed_only: bool = False) -> Su
             done.proposed_mode = session.scalar(
                 select(TriageProposal.proposed_mode).where(TriageProposal.lead_id == lead_id)
             )
-            notices = [
-                path or number
-                for number, path in session.execute(
-                    select(Document.number, Document.path)
-                    .where(Document.lead_id == lead_id)
-                    .order_by(Document.id)
-                )
-            ]
-        done.state, done.handed_to, done.notices = str(state), run or done.handed_to, list(notices)
+            found = session.scalars(
+                select(Document).where(Document.lead_id == lead_id).order_by(Document.id)
+            ).all()
+            _held(done, found)
+            notices = [d.path or d.number for d in found]
+        done.state, done.handed_to, done.notices = str(state), run or done.handed_to, notices
         settled = bool(run) if handed_only else state != INITIAL.value
         if settled or time.monotonic() >= deadline:
             return done
         time.sleep(_POLL_SECONDS)
+
+
+def _held(done: Submitted, found: Sequence[Document]) -> None:
+    """The lead's held notices, and what the officer is told of each (fields, never values)."""
+    held = [d for d in found if d.status == documents.HELD]
+    done.held = [
+        {"number": d.number, "kind": d.kind, "fields": documents.held_fields(d)} for d in held
+    ]
+    done.held_messages = [documents.hold_message(d, str(done.receipt.lead_id)) for d in held]
 
 
 def post(lead: LeadIn, *, source: str) -> tuple[Receipt, str]:

@@ -16,14 +16,14 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import sqlalchemy.exc
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from models import audit, documents
@@ -40,30 +40,43 @@ from models.domain.errors import (
 )
 from models.domain.people import Person, clean_text
 from models.domain.recusal import RecusalShortfall
+from models.domain.terms import STATES, action_term
 from models.domain.triage import Mode
+from models.inputs.files import read_text
 from models.inputs.readers import check_readable, read_lead, read_organisation, read_returns
 from models.services import (
     access,
+    amending,
     anchoring,
+    applications,
+    clock,
+    findings,
     identity,
     intake,
+    interviews,
     organisation,
     people,
     reporter_requests,
     reporters,
     returns,
     runtime,
+    upgrades,
 )
 from models.services.desk import Desk
-from models.services.disposal import close, dispose, record_outcome
+from models.services.disposal import HandledCounts, close, dispose, record_outcome
 from models.services.policy import in_force, install
 from models.services.rectification import follow_up, order_rectification, report_rectification
 from models.services.triage import decide
 from models.store import migrate
 from models.store.database import engine_for, transaction
 from models.store.lead import Lead, TriageProposal
+from models.store.organisation import Unit
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+if TYPE_CHECKING:  # the boards' types, for the board's printing only
+    from models.domain.board import Board
+    from models.domain.scoring import Cell, Row
 
 app = typer.Typer(
     help="LeadFlow: the lifecycle of case leads (问题线索) in discipline supervision. "
@@ -83,6 +96,7 @@ audit_app = typer.Typer(help="The audit trail: a lead's events, its record, the 
 docs_app = typer.Typer(help="Issued documents: rendering the pending, checking every PDF.")
 board_app = typer.Typer(help="The colour boards (多色榜).")
 escalate_app = typer.Typer(help="The monthly and quarterly escalations.")
+interview_app = typer.Typer(help="Interviews (约谈) as held: who, whom, when, what followed.")
 reporter_app = typer.Typer(
     help="Officers' requests to see a reporter, and the custodian's grants (信访室)."
 )
@@ -95,6 +109,7 @@ for sub, name in (
     (docs_app, "docs"),
     (board_app, "board"),
     (escalate_app, "escalate"),
+    (interview_app, "interview"),
     (user_app, "user"),
     (reporter_app, "reporter"),
 ):
@@ -176,14 +191,30 @@ def init(
     engine = _engine(initialised=False)
     if migrate.is_current(engine):
         _permit("policy.install")  # once people exist, only an admin upgrades and installs
+    else:
+        upgrades.check_before_upgrade(engine)
     migrate.upgrade(engine)
     with _work() as session:
-        installed = install(session, chosen, by=runtime.person())
+        changes = install(session, chosen, by=runtime.person())
     url = engine.url.render_as_string(hide_password=True)
-    err.print(f"schema is current on {url}; policy {'loaded' if installed else 'unchanged'}")
+    err.print(f"schema is current on {url}; policy {'loaded' if changes else 'unchanged'}")
+    for path, was, now in changes if policy_file is not None else []:
+        err.print(f"  {path}: {_shown(was)} → {_shown(now)}", markup=False)
     if (key := anchoring.make_key()) is not None:
         err.print(f"the audit anchors' signing key made at {key} (mode 0600)", markup=False)
-    _emit({"database": url, "policy_loaded": installed, "policy_sha256": chosen.digest()}, as_json)
+    _emit(
+        {
+            "database": url,
+            "policy_loaded": bool(changes),
+            "policy_sha256": chosen.digest(),
+            "policy_changes": [{"setting": p, "was": w, "now": n} for p, w, n in changes],
+        },
+        as_json,
+    )
+
+
+def _shown(value: object) -> str:
+    return "(none)" if value is None else json.dumps(value, ensure_ascii=False)
 
 
 @org_app.command("load")
@@ -233,6 +264,8 @@ def lead_submit(
         err.print(f"{lead.external_id} received as lead {lead_id}: {done.state}{waits}")
     for notice in done.notices:
         err.print(f"  notice: {notice}")
+    for message in done.held_messages:  # the lead goes on; its notice waits for the rewrite
+        err.print(f"  {message}", markup=False)
     if as_json:
         _emit(done.as_dict(), True)
     else:
@@ -324,6 +357,11 @@ def _report_pass(done: Any) -> None:
         err.print(f"lead {lead_id}: intake run here")
     for lead_id in done.not_handed:
         err.print(f"lead {lead_id}: could not be handed on (Prefect refused); next pass")
+    for document_id in done.notices_held:
+        err.print(
+            f"document {document_id}: held, it would name its lead's reporter "
+            "(`leadflow lead amend` rewrites the field)"
+        )
     if done.prefect_unreachable:
         err.print("the Prefect server cannot be reached; next pass")
 
@@ -397,11 +435,11 @@ def _act(lead_ref: str, act: str, step: Callable[[Any, Desk, int], Any]) -> dict
     with _work() as session:
         lead_id = _find_lead(session, lead_ref, act).id
         step(session, desk, lead_id)
+    rendered = documents.render_pending(
+        _engine(), output_dir=desk.output_dir, actor=desk.actor, lead_id=lead_id
+    )
     notices = [
-        {"number": d.number, "kind": d.kind, "status": d.status, "pdf": d.path}
-        for d in documents.render_pending(
-            _engine(), output_dir=desk.output_dir, actor=desk.actor, lead_id=lead_id
-        )
+        {"number": d.number, "kind": d.kind, "status": d.status, "pdf": d.path} for d in rendered
     ]
     with transaction(_engine()) as session:
         lead = session.get_one(Lead, lead_id)
@@ -410,17 +448,80 @@ def _act(lead_ref: str, act: str, step: Callable[[Any, Desk, int], Any]) -> dict
             "state": lead.state,
             "version": lead.version,
             "notices": notices,
+            "held": _held(rendered),
         }
     err.print(f"lead {lead_id}: now {lead.state}")
     for notice in notices:
         err.print(f"  {notice['kind']} {notice['number']}: {notice['pdf'] or notice['status']}")
+    _tell_held(rendered, str(lead_id))
+    documents.raise_if_undrawn(rendered)  # the step stands; its notice could not be drawn
     return result
+
+
+def _held(rendered: list[Any]) -> list[dict[str, Any]]:
+    """The documents held because they would name the lead's reporter: which, and the
+    fields that carry the identity (never the identity)."""
+    return [
+        {"number": d.number, "kind": d.kind, "fields": documents.held_fields(d)}
+        for d in rendered
+        if d.status == documents.HELD
+    ]
+
+
+def _tell_held(rendered: list[Any], lead: str | None = None) -> None:
+    """One line on stderr a held document: the fields to rewrite and the command that does."""
+    for document in rendered:
+        if document.status == documents.HELD:
+            named = lead or str(document.lead_id)
+            err.print(f"  {documents.hold_message(document, named)}", markup=False)
 
 
 def _reasoned(reason: str) -> str:
     if not reason.strip():
         raise BadInput([Problem("--reason", "a step needs a reason for the audit trail")])
     return clean_text(reason, field="reason", source="--reason")
+
+
+@lead_app.command("amend")
+def lead_amend(
+    lead_ref: LeadRef,
+    field: Annotated[
+        str,
+        typer.Option(
+            "--field",
+            help="summary (反映问题) or finding (核查结论), as notices print them.",
+        ),
+    ],
+    text_file: Annotated[
+        Path,
+        typer.Option(
+            "--text-file",
+            help="The new text, UTF-8 (a file, so it stays out of the shell's history).",
+        ),
+    ],
+    reason: Reason,
+    as_json: JsonFlag = False,
+) -> None:
+    """Rewrite a lead's text that notices print — most often to take out a reporter named
+    in it: the lead's held notices are then issued under their numbers, or stay held."""
+    _reasoned(reason)
+    text = read_text(text_file).removeprefix("\ufeff")
+    amended: list[amending.Amended] = []
+
+    def step(session: Any, desk: Desk, lead_id: int) -> None:
+        done = amending.amend(
+            session, desk, lead_id, field=field, text=text, reason=reason, source=str(text_file)
+        )
+        amended.append(done)
+
+    result = _act(lead_ref, "lead.amend", step)
+    done = amended[0]
+    if done.changed:
+        again = ", ".join(done.documents) or "none"
+        err.print(f"lead {done.lead_id}: {field} amended; documents rendered again: {again}")
+    else:
+        err.print(f"lead {done.lead_id}: {field} already says this; nothing changed")
+    _emit({**result, "field": field, "changed": done.changed, "documents": done.documents}, as_json)
 
 
 @lead_app.command("decide")
@@ -464,6 +565,26 @@ def lead_decide(
     _emit(result, as_json)
 
 
+@lead_app.command("apply")
+def lead_apply(
+    lead_ref: LeadRef,
+    mode: Annotated[Mode, typer.Option("--mode", help="joint, escalated or cross.")],
+    reason: Reason,
+    as_json: JsonFlag = False,
+) -> None:
+    """协作申请: the handling unit applies for joint, escalated or cross handling; a leader
+    decides with `lead decide`, as at triage."""
+    _reasoned(reason)
+    _emit(
+        _act(
+            lead_ref,
+            "lead.apply",
+            lambda s, d, i: applications.apply(s, d, i, mode=mode, reason=reason),
+        ),
+        as_json,
+    )
+
+
 @lead_app.command("dispose")
 def lead_dispose(
     lead_ref: LeadRef,
@@ -488,7 +609,17 @@ def lead_dispose(
 def lead_outcome(
     lead_ref: LeadRef,
     kind: Annotated[
-        str, typer.Option("--kind", help="case_filed, first_form, risk_point or false_accusation.")
+        str,
+        typer.Option(
+            "--kind",
+            help="case_filed, first_form, risk_point, untrue_report or false_accusation.",
+        ),
+    ],
+    finding: Annotated[
+        str,
+        typer.Option(
+            "--finding", help="核查结论: what was verified — what notices to the entity state."
+        ),
     ],
     reason: Reason,
     form: Annotated[
@@ -506,10 +637,16 @@ def lead_outcome(
     government_sanctions: Annotated[
         int, typer.Option("--government-sanctions", min=0, help="Government sanctions (政务处分).")
     ] = 0,
+    clear_name: Annotated[
+        bool,
+        typer.Option("--clear-name", help="An untrue report: clear the subject's name (澄清正名)."),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """The outcome of a disposed lead, and the people handled, which the boards count."""
+    """The outcome of a disposed lead with its finding, and the people handled, which the
+    boards count; a false accusation clears the subject's name with a notice."""
     _reasoned(reason)
+    counts = HandledCounts(educated, accountable, party_sanctions, government_sanctions)
     _emit(
         _act(
             lead_ref,
@@ -520,12 +657,30 @@ def lead_outcome(
                 i,
                 kind=kind,
                 reason=reason,
+                finding=finding,
                 form=form,
-                educated=educated,
-                accountable=accountable,
-                party_sanctions=party_sanctions,
-                government_sanctions=government_sanctions,
+                counts=counts,
+                clear_name=clear_name,
             ),
+        ),
+        as_json,
+    )
+
+
+@lead_app.command("finding")
+def lead_finding(
+    lead_ref: LeadRef,
+    finding: Annotated[str, typer.Option("--finding", help="核查结论: what was verified.")],
+    reason: Reason,
+    as_json: JsonFlag = False,
+) -> None:
+    """The finding of an outcome recorded before findings were; notices wait for it."""
+    _reasoned(reason)
+    _emit(
+        _act(
+            lead_ref,
+            "lead.outcome",
+            lambda s, d, i: findings.set_finding(s, d, i, finding=finding, reason=reason),
         ),
         as_json,
     )
@@ -590,10 +745,15 @@ def lead_close(lead_ref: LeadRef, reason: Reason, as_json: JsonFlag = False) -> 
 
 
 def _day(on: str | None) -> date | None:
+    """A command's ``--on``: a replayed day, checked here as well as where the run acts, so
+    a run handed to a worker is refused before it is handed on."""
     try:
-        return date.fromisoformat(on) if on else None
+        day = date.fromisoformat(on) if on else None
     except ValueError:
-        raise BadInput([Problem("--on", f"not a date: {on!r} (YYYY-MM-DD)")]) from None
+        raise BadInput([Problem("--on", "not a date (YYYY-MM-DD)")]) from None
+    if day is not None:
+        clock.check_replayed(day, named="--on")
+    return day
 
 
 @app.command()
@@ -639,6 +799,21 @@ def web(
 
 
 @app.command()
+def doctor(as_json: JsonFlag = False) -> None:
+    """Check this machine: the Chinese fonts, HarfBuzz subsetting, poppler, the database,
+    Prefect and the calendar, one line each with the fix for what fails; exit 1 if any does."""
+    from leadflow import doctor as machine
+
+    checks = machine.run()
+    for check in checks:
+        err.print(check.line(), markup=False)
+    ok = all(check.ok for check in checks)
+    _emit({"checks": [check.as_dict() for check in checks], "ok": ok}, as_json)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command()
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="Smaller sizes, for a smoke run.")] = False,
     server: Annotated[
@@ -675,12 +850,12 @@ def docs_render(as_json: JsonFlag = False) -> None:
     """Render every pending document (numbers were allocated when the step was taken)."""
     _permit("documents.render")
     desk = runtime.desk()
-    rendered = [
-        {"number": d.number, "status": d.status}
-        for d in documents.render_pending(_engine(), output_dir=desk.output_dir, actor=desk.actor)
-    ]
+    done = documents.render_pending(_engine(), output_dir=desk.output_dir, actor=desk.actor)
+    rendered = [{"number": d.number, "status": d.status} for d in done]
     err.print(f"{len(rendered)} document(s) rendered")
+    _tell_held(done)
     _emit({"rendered": rendered}, as_json)
+    documents.raise_if_undrawn(done)
 
 
 @docs_app.command("verify")
@@ -699,9 +874,20 @@ def docs_verify(as_json: JsonFlag = False) -> None:
 
 
 @stats_app.command("import")
-def stats_import(file: Path, as_json: JsonFlag = False) -> None:
-    """Units' monthly returns, `period,unit,indicator,value`; a repeated key replaces."""
-    rows = read_returns(file)
+def stats_import(
+    file: Path,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="The CSV file's encoding, where it is neither UTF-8 nor GB18030 (GBK).",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Units' monthly returns, `period,unit,indicator,value`, from a CSV file or an .xlsx
+    workbook's first sheet; a return imported before for the same key is replaced."""
+    rows = read_returns(file, encoding=encoding)
     with _work() as session:
         report = returns.import_returns(session, rows, source=str(file), by=runtime.person())
     err.print(
@@ -738,29 +924,133 @@ def board_show(
     _emit(scored.as_dict(), as_json)
     if as_json:
         return
-    table = Table(title=f"{scored.title} 多色榜 {period}", show_lines=False)
-    table.add_column("单位")
-    for label in scored.indicators.values():
-        table.add_column(label, justify="right")
-    for header in ("得分", "排名", ""):
-        table.add_column(header, justify="right")
-    for row in scored.rows:
-        name = scored.names[row.unit]
-        table.add_row(
-            f"[black on yellow]{name}[/]" if row.yellow else name,
-            *(f"[{_CELL_STYLES[c.color]}] {c.value} [/]" for c in row.cells.values()),
-            str(row.score),
-            str(row.rank),
-            "末位" if row.last else ("零报告" if row.zero_report else ""),
-        )
-    # Off a terminal Rich assumes 80 columns; a board is wider than that.
-    out = err if err.is_terminal else Console(stderr=True, highlight=False, width=240)
-    out.print(table)
+    out = _board_console()
+    if _board_fits(out, scored):
+        out.print(_board_table(scored, period))
+    else:  # a narrow terminal: one block a unit, every name and label in full
+        _print_board_blocks(out, scored, period)
     points, top = chosen.scoring.points, numeral(chosen.scoring.red_max_rank)
     out.print(
-        f"红: 单项前{top}名 {points['red']}分  蓝: 中间 {points['blue']}分  "
-        f"白: 最后 {points['white']}分  黄: 指定单位（不影响计分）"
+        f"红：单项前{top}名，计{points['red']}分　蓝：中间，计{points['blue']}分　"
+        f"白：最后，计{points['white']}分　黄：指定单位（不影响计分）"
+        f"{'　未报送：排名最后（白）' if scored.missing else ''}"
     )
+
+
+def _remark(last: bool, missing: bool, zero_report: bool) -> str:
+    """A board row's last column: last place, else not filed, else a zero report."""
+    if last:
+        return "末位"
+    return "未报送" if missing else ("零报告" if zero_report else "")
+
+
+_COLOUR_TERMS = {"red": "红", "blue": "蓝", "white": "白"}
+
+
+def _board_console() -> Console:
+    """The console a board prints on: the terminal's width, or COLUMNS when set; off a
+    terminal without it, wide enough for a board (Rich would assume 80)."""
+    if err.is_terminal or os.environ.get("COLUMNS", "").isdigit():
+        return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, width=240)
+
+
+def _board_cell(cell: Cell) -> str:
+    """A value with its colour named in Chinese, so the board reads without colours too."""
+    value = "未报送" if cell.missing else str(cell.value)
+    return f"[{_CELL_STYLES[cell.color]}] {value} {_COLOUR_TERMS[cell.color]} [/]"
+
+
+def _board_name(scored: Board, row: Row) -> str:
+    """A unit by its name; a designated one on yellow, and saying so (黄)."""
+    name = scored.names[row.unit]
+    return f"[black on yellow]{name}[/] 黄" if row.yellow else name
+
+
+def _board_title(scored: Board, period: str) -> str:
+    from models.documents.bulletin import period_label
+
+    return f"{scored.title}“多色榜”　{period_label(period)}"
+
+
+def _board_table(scored: Board, period: str) -> Table:
+    """The board as one table: a unit a row, names whole, labels on at most two lines."""
+    table = Table(title=_board_title(scored, period), show_lines=False)
+    table.add_column("单位", no_wrap=True)
+    cells = _cells_width(scored)
+    for label in scored.indicators.values():
+        header, width = _header(label, cells)
+        table.add_column(header, justify="right", width=width)
+    for header in ("得分", "排名", "备注"):
+        table.add_column(header, justify="right", no_wrap=True)
+    for row in scored.rows:
+        table.add_row(
+            _board_name(scored, row),
+            *(_board_cell(row.cells[code]) for code in scored.indicators),
+            str(row.score),
+            str(row.rank),
+            _remark(row.last, row.unit in scored.missing, row.zero_report),
+        )
+    return table
+
+
+def _header(label: str, cells: int) -> tuple[str, int]:
+    """A column's header on two lines at most, and the column's width: the cells' width,
+    or half the label's; cut before its unit, 受理问题线索 / (件), where that fits."""
+    width = max(cells, (_width(label) + 1) // 2)
+    if _width(label) <= width:
+        return label, width
+    cut = label.find("(")
+    by_unit = max(_width(label[:cut]), _width(label[cut:])) if cut > 0 else width + 3
+    if by_unit <= width + 2:  # worth two more columns
+        return f"{label[:cut]}\n{label[cut:]}", max(width, by_unit)
+    while True:
+        head = max(i for i in range(len(label) + 1) if _width(label[:i]) <= width)
+        if _width(label[head:]) <= width:
+            return f"{label[:head]}\n{label[head:]}", width
+        width += 1
+
+
+def _width(markup: str) -> int:
+    """The columns a text takes on a terminal, its markup left out (a Chinese character: 2)."""
+    from rich.text import Text
+
+    return Text.from_markup(markup).cell_len
+
+
+def _board_fits(out: Console, scored: Board) -> bool:
+    """Whether the table fits the console with every name whole and each header on two
+    lines at most; else Rich would cut names to one character."""
+    names = max((_width(_board_name(scored, r)) for r in scored.rows), default=4)
+    cells = _cells_width(scored)
+    widths = [names] + [_header(x, cells)[1] for x in scored.indicators.values()] + [4, 4, 6]
+    return sum(widths) + 3 * len(widths) + 1 <= out.width
+
+
+def _cells_width(scored: Board) -> int:
+    """The width of the board's widest cell: a value with its colour, or 未报送 with it."""
+    return max((_width(_board_cell(c)) for r in scored.rows for c in r.cells.values()), default=4)
+
+
+def _print_board_blocks(out: Console, scored: Board, period: str) -> None:
+    """The board for a narrow terminal: a unit a block — rank, name, score, remark, then
+    each indicator's label, value and colour, as many to a line as fit."""
+    from rich.columns import Columns
+    from rich.padding import Padding
+    from rich.text import Text
+
+    out.print(_board_title(scored, period), style="italic")
+    for row in scored.rows:
+        remark = _remark(row.last, row.unit in scored.missing, row.zero_report)
+        out.print(
+            f"第{row.rank}名　{_board_name(scored, row)}　综合得分 {row.score}"
+            + (f"　{remark}" if remark else "")
+        )
+        pairs = [
+            Text.from_markup(f"{label}{_board_cell(row.cells[code])}")
+            for code, label in scored.indicators.items()
+        ]
+        out.print(Padding(Columns(pairs, padding=(0, 2)), (0, 0, 0, 4)))
 
 
 def _escalate(kind: str, period: str | None, on: str | None, as_json: bool) -> None:
@@ -771,19 +1061,36 @@ def _escalate(kind: str, period: str | None, on: str | None, as_json: bool) -> N
 
     run = monthly_escalation if kind == "monthly" else quarterly_escalation
     report = prefect_runs.run_flow(run, _say, period, day)
-    for item in report["issued"]:
-        err.print(f"issued {item['document']} {item['unit'] or ''} {item['number']}")
-    for item in report["already_issued"]:
-        err.print(f"already issued {item['document']} {item['unit'] or ''} {item['number']}")
-    for flag in report["zero_reports"]:
-        err.print(f"zero report: {flag['unit']} ({flag['board']}) — self-directed inspection")
-    for change in report["data_changed"]:
-        err.print(
-            f"data changed since the run: {change['unit']} {change['indicator']} "
-            f"{change['period']}: {change['was']} → {change['now']} (nothing issued again)"
-        )
+    _tell_run(report)
     err.print(f"{kind} {report['period']}: {len(report['issued'])} document(s) issued")
     _emit(report, as_json)
+
+
+def _tell_run(report: dict[str, Any]) -> None:
+    """What a run did, as officers read it: documents by title, units by name (code)."""
+    with transaction(_engine()) as session:
+        names: dict[str, str] = dict(session.execute(select(Unit.code, Unit.name)).tuples().all())
+        labels = {k: v for b in in_force(session).boards.values() for k, v in b.indicators.items()}
+
+    def unit(code: str | None) -> str:
+        return f"{names.get(code, code)}（{code}）" if code else ""
+
+    for said, items in (("已印发", report["issued"]), ("此前已印发", report["already_issued"])):
+        for item in items:
+            title = documents.TITLES.get(item["document"], item["document"])
+            err.print(f"{said} {title} {unit(item['unit'])} {item['number']}", markup=False)
+    for flag in report["zero_reports"]:
+        err.print(f"零报告：{unit(flag['unit'])}，建议自主研判", markup=False)
+    for flag in report["missing"]:
+        missing = "、".join(labels.get(i, i) for i in flag["indicators"])
+        err.print(f"未报送：{unit(flag['unit'])} {missing}", markup=False)
+    for change in report["data_changed"]:
+        err.print(
+            f"数据已变动（不再重发）：{unit(change['unit'])} "
+            f"{labels.get(change['indicator'], change['indicator'])} {change['period']}："
+            f"{change['was']} → {change['now']}",
+            markup=False,
+        )
 
 
 PeriodOption = Annotated[
@@ -808,6 +1115,35 @@ def escalate_quarterly(
     _escalate("quarterly", period, on, as_json)
 
 
+@interview_app.command("record")
+def interview_record(
+    numbers: Annotated[
+        list[str], typer.Argument(metavar="NOTICE…", help="The interview notices' numbers.")
+    ],
+    held_on: Annotated[str, typer.Option("--held-on", help="The day it was held (YYYY-MM-DD).")],
+    interviewer: Annotated[str, typer.Option("--interviewer", help="The leader who interviewed.")],
+    interviewee: Annotated[str, typer.Option("--interviewee", help="Who was interviewed.")],
+    followed: Annotated[str, typer.Option("--followed", help="What followed, e.g. 诫勉谈话.")],
+    reason: Reason,
+    meeting: Annotated[
+        str | None, typer.Option("--meeting", help="A collective interview meeting's name.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """约谈 as held: one notice, or several held together in one meeting (集体约谈)."""
+    _reasoned(reason)
+    try:
+        day = date.fromisoformat(held_on)
+    except ValueError:
+        raise BadInput([Problem("--held-on", "not a date (YYYY-MM-DD)")]) from None
+    held = interviews.Held(day, interviewer, interviewee, followed, meeting)
+    desk = runtime.desk()
+    with _work() as session:
+        recorded = interviews.record_held(session, desk, numbers, held, reason=reason)
+    err.print(f"{len(recorded)} interview(s) recorded as held on {day}")
+    _emit({"recorded": list(dict.fromkeys(numbers)), "held_on": str(day)}, as_json)
+
+
 def _find_lead(session: Session, ref: str, act: str) -> Lead:
     return access.find_lead(session, runtime.person(), ref, act)
 
@@ -827,13 +1163,24 @@ def audit_show(
             "state": lead.state,
             "version": lead.version,
         }
-    err.print(f"lead {lead.id} ({lead.external_id}) — {lead.state}, version {lead.version}")
+    state = STATES.get(lead.state, lead.state)
+    err.print(f"lead {lead.id} ({lead.external_id}) — {state}, version {lead.version}")
     for e in events:
-        moved = f"  [{e['state_before'] or ''} → {e['state_after']}]" if e["state_after"] else ""
-        when = e["at"][:19].replace("T", " ")
-        line = f"{e['seq']:>6}  {when}Z  {e['actor']}  {e['action']}{moved}  {e['reason']}"
-        err.print(f"  {_printable(line)}", markup=False)
+        err.print(f"  {_printable(_audit_line(e))}", markup=False)
     _emit({**head, "events": events}, as_json)
+
+
+def _audit_line(event: dict[str, Any]) -> str:
+    """One event as a person reads it: Beijing time to the minute, the act and the states
+    by their Chinese names, who and why; the codes stay in --json."""
+    before, after = (
+        STATES.get(s or "", s or "") for s in (event["state_before"], event["state_after"])
+    )
+    moved = f"  [{before + ' ' if before else ''}→ {after}]" if event["state_after"] else ""
+    reason = audit_record.reason_text(event["action"], event["reason"], event["data"])
+    when = audit_record.local_minute(event["at"])
+    act = action_term(event["action"])
+    return f"{event['seq']:>6}  {when}  {event['actor']}  {act}{moved}  {reason}"
 
 
 @audit_app.command("export")
@@ -846,7 +1193,7 @@ def audit_export(lead_ref: LeadRef, as_json: JsonFlag = False) -> None:
         path, sha256 = audit_record.export(
             session,
             lead,
-            numbering=desk.policy.numbering,
+            numbering=desk.numbering,
             output_dir=desk.output_dir,
             actor=desk.actor,
             on=desk.today,

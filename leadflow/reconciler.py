@@ -38,6 +38,7 @@ class Pass:
     handed_on: list[int] = field(default_factory=list)
     taken_in_here: list[int] = field(default_factory=list)
     notices_rendered: list[int] = field(default_factory=list)
+    notices_held: list[int] = field(default_factory=list)  # they would name the reporter
     still_running: list[int] = field(default_factory=list)
     not_handed: list[int] = field(default_factory=list)
     prefect_unreachable: bool = False
@@ -46,13 +47,15 @@ class Pass:
         return dict(self.__dict__)
 
 
-def take_in_here(item: outbox.Due, *, say: Callable[[str], None] | None = None) -> str:
+def take_in_here(
+    item: outbox.Due, *, say: Callable[[str], None] | None = None, grace: timedelta = GRACE
+) -> str:
     """Claim the lead's next attempt and run its intake in this process: as a Prefect
     flow run when a server is there to record it, else without Prefect."""
     from flows.intake import lead_intake, take_in
 
     with transaction(runtime.engine()) as session:
-        attempt = outbox.claim(session, item, grace=GRACE)
+        attempt = outbox.claim(session, item, grace=grace)
         if attempt is not None:
             outbox.handed(session, item.lead_id, attempt, outbox.HERE)
     if attempt is None:
@@ -69,7 +72,8 @@ def take_in_here(item: outbox.Due, *, say: Callable[[str], None] | None = None) 
 
 def _render_left_behind(grace: timedelta, done: Pass) -> None:
     """Render the notices a run numbered and did not render (its worker died): keyed, so
-    a notice rendered meanwhile by its run is not rendered twice."""
+    a notice rendered meanwhile by its run is not rendered twice. Only pending ones: a
+    held notice waits for its lead's text to be amended, which sends it back."""
     desk = runtime.desk()
     with transaction(runtime.engine()) as session:
         left = documents.pending(session, before=utcnow() - grace, limit=200)
@@ -77,6 +81,7 @@ def _render_left_behind(grace: timedelta, done: Pass) -> None:
         runtime.engine(), left, output_dir=desk.output_dir, actor=desk.actor
     )
     done.notices_rendered = [d.id for d in rendered if d.status == "issued"]
+    done.notices_held = [d.id for d in rendered if d.status == documents.HELD]
 
 
 def run_pass(*, grace: timedelta = GRACE) -> Pass:
@@ -90,7 +95,7 @@ def run_pass(*, grace: timedelta = GRACE) -> Pass:
         return done
     if not server:
         for item in due:
-            take_in_here(item)
+            take_in_here(item, grace=grace)
             done.taken_in_here.append(item.lead_id)
         return done
     live = prefect_runs.live_runs([i.flow_run for i in due if i.flow_run], grace=grace)

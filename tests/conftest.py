@@ -24,9 +24,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from models import audit
 from models.config.policy import default_policy
+from models.domain.commission import Commission
 from models.domain.people import system
 from models.inputs.readers import read_organisation
+from models.services.desk import Desk
 from models.services.organisation import load
 from models.services.policy import install
 from models.store import migrate
@@ -35,6 +38,25 @@ from models.store.tables import metadata
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+# The example organisation's commission (examples/kunming.yaml), for desks a test builds.
+KUNMING = Commission("昆明市纪委监委", "昆纪")
+
+
+def on_day(desk: Desk) -> Desk:
+    """A desk a test builds on a past day, its acts recorded on that day as a replayed
+    command's are (the audit module's clock, which no user can reach)."""
+    audit.REPLAYED_ON.set(desk.today)
+    return desk
+
+
+@pytest.fixture(autouse=True)
+def _real_clock() -> Iterator[None]:
+    """Every test starts on the real date; what one replays ends with it."""
+    token = audit.REPLAYED_ON.set(None)
+    yield
+    audit.REPLAYED_ON.reset(token)
+
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "LEADFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -262,8 +284,31 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 _SYNTHETIC_REPORTER = re.compile(r"举报人\d+")
 
 
+# A reporter the held-document tests name inside a lead's own summary, as people type one
+# — the phone full-width and spaced, then with dashes: it must reach no document, no
+# output and no store (docs/rules.md §5). The scans below look for it in every form.
+NAMED_REPORTER = ("王五", "13700000000")
+_NAMED_LEAD_IN = "举报人王 五（电话１３７ ００００ ００００，又137-0000-0000）反映："
+
+
+def summary_naming_reporter(rest: str) -> str:
+    """A summary that opens by naming NAMED_REPORTER, then says ``rest``."""
+    return _NAMED_LEAD_IN + rest
+
+
+# What may stand inside a name or between a phone's digits as people type them.
+_TYPED_BETWEEN = r"[\s\-－—.·・()（）/]*"
+
+
+def _typed(identity: str) -> re.Pattern[str]:
+    """``identity`` however it is typed: digits ASCII or full-width, spaces or dashes
+    between its characters."""
+    parts = [f"[{c}{chr(ord(c) + 0xFEE0)}]" if c.isdigit() else re.escape(c) for c in identity]
+    return re.compile(_TYPED_BETWEEN.join(parts))
+
+
 def _reporter_identities() -> set[str]:
-    found = set()
+    found = set(NAMED_REPORTER)
     for path in (EXAMPLES / "leads.jsonl", EXAMPLES / "lead.json"):
         for line in (
             path.read_text(encoding="utf-8").splitlines()
@@ -277,8 +322,9 @@ def _reporter_identities() -> set[str]:
 
 def _leaks(pdf: Path, identities: set[str]) -> list[str]:
     done = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True)
-    text = "".join(done.stdout.split())
-    return sorted({i for i in identities if i in text} | set(_SYNTHETIC_REPORTER.findall(text)))
+    text = done.stdout
+    typed = {i for i in identities if _typed(i).search(text)}
+    return sorted(typed | set(_SYNTHETIC_REPORTER.findall("".join(text.split()))))
 
 
 # --- references only: after the whole run, no lead content in Prefect or in any log ----
@@ -286,7 +332,7 @@ def _leaks(pdf: Path, identities: set[str]) -> list[str]:
 
 def _lead_contents() -> set[str]:
     """What the examples' leads say and who they name: subjects, allegations, reporters."""
-    found = set(_reporter_identities())
+    found = set(_reporter_identities()) | {_NAMED_LEAD_IN}
     for line in (EXAMPLES / "leads.jsonl").read_text(encoding="utf-8").splitlines():
         lead = json.loads(line)
         found |= {lead["summary"], lead["subject"]["name"]}
@@ -301,10 +347,13 @@ def _encodings(text: str) -> list[bytes]:
 def _content_in(files: list[Path], contents: set[str]) -> dict[Path, list[str]]:
     needles = {text: _encodings(text) for text in contents}
     found: dict[Path, list[str]] = {}
+    typed = {identity: _typed(identity) for identity in NAMED_REPORTER}
     for path in files:
         data = path.read_bytes()
         hits = [t for t, forms in needles.items() if any(f in data for f in forms)]
-        if hits or _SYNTHETIC_REPORTER.search(data.decode("utf-8", "replace")):
+        text = data.decode("utf-8", "replace")
+        hits += [i for i, pattern in typed.items() if i not in hits and pattern.search(text)]
+        if hits or _SYNTHETIC_REPORTER.search(text):
             found[path] = hits or ["举报人<n>"]
     return found
 

@@ -24,7 +24,8 @@ def write_leads(
             source = rng.choice(sources)
             lead: dict[str, Any] = {
                 "external_id": f"{prefix}-{seed}-{n:09d}",
-                "received_at": f"2026-{n % 12 + 1:02d}-{n % 28 + 1:02d}T09:15:00+08:00",
+                # January to November 2026: months that have ended, as received leads' have.
+                "received_at": f"2026-{n % 11 + 1:02d}-{n % 28 + 1:02d}T09:15:00+08:00",
                 "source": source.value,
                 "channel": rng.choice(channels).value,
                 "subject": {

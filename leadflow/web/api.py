@@ -1,13 +1,13 @@
 """The JSON API, /api/v1 (docs/api.md): a lead arrives, the ledger read page by page,
-a lead, its audit trail, and the custodian's reading of a reporter. Each route calls
-the services as the token's person; the services check the permission table and
-record a refusal."""
+a lead, its audit trail, the custodian's reading of a reporter, and a lead's text
+amended. Each route calls the services as the token's person; the services check the
+permission table and record a refusal."""
 
 from __future__ import annotations
 
 import logging
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
@@ -15,11 +15,12 @@ from pydantic import BaseModel, Field
 
 from leadflow import arrivals
 from leadflow.web.guard import authenticate, bearer
+from models import documents
 from models.domain.lifecycle import State
 from models.domain.people import Person, clean_text
-from models.inputs.schemas import LeadIn, Source
-from models.services import access, intake, ledger, outbox, reporters, runtime
-from models.services.desk import local_today
+from models.inputs.schemas import SUMMARY_MAX_CHARS, LeadIn, Source
+from models.services import access, amending, intake, ledger, outbox, reporters, runtime
+from models.services.clock import real_today
 from models.store.lead import Lead
 
 log = logging.getLogger("leadflow.web")
@@ -123,6 +124,10 @@ class LeadRecord(BaseModel):
     disposal: str | None
     rectification_due: date | None
     overdue: bool
+    withheld: list[str] = Field(
+        description="The texts shown as withheld: they name the lead's reporter (举报人), "
+        "and the caller reads for a handling unit (summary, subject.post)."
+    )
 
 
 class AuditEventOut(BaseModel):
@@ -158,6 +163,28 @@ class Identity(BaseModel):
 class ReporterRead(BaseModel):
     lead_id: int
     reporter: Identity | None
+
+
+class AmendIn(BaseModel):
+    field: Literal["summary", "finding"] = Field(
+        description="The lead's text to rewrite: summary (反映问题) or finding (核查结论)."
+    )
+    text: str = Field(min_length=1, max_length=SUMMARY_MAX_CHARS, description="The new text.")
+    reason: str = Field(min_length=1, max_length=2000, description="Why: kept on the record.")
+
+
+class DocumentOut(BaseModel):
+    number: str
+    kind: str
+    status: str = Field(description="issued, held (it would name the reporter), void or pending.")
+    fields: list[str] = Field(description="Held: the fields that carry the reporter.")
+
+
+class AmendedOut(BaseModel):
+    lead_id: int
+    field: str
+    changed: bool = Field(description="false: the lead already said this; nothing recorded.")
+    documents: list[DocumentOut] = Field(description="The lead's documents rendered again.")
 
 
 @router.post("/leads", status_code=202, response_model=Arrived)
@@ -208,7 +235,7 @@ def leads(
             filters,
             after=int(page) if page else None,
             limit=limit,
-            today=local_today(),
+            today=real_today(),
         )
     items = [LeadSummary.model_validate(row, from_attributes=True) for row in rows]
     return LeadPage(items=items, next_page=str(after) if after else None)
@@ -218,7 +245,7 @@ def leads(
 def lead_record(lead: LeadRef, caller: Caller) -> LeadRecord:
     """One lead: what it says, where it stands, whose it is (never its reporter)."""
     with runtime.work() as session:
-        found = ledger.record_of(session, caller, lead, today=local_today())
+        found = ledger.record_of(session, caller, lead, today=real_today())
     return LeadRecord.model_validate(found)
 
 
@@ -239,3 +266,31 @@ def reporter_read(lead: LeadRef, ask: ReporterAsk, caller: Caller) -> ReporterRe
         lead_id, found = reporters.reveal(session, lead, by=caller, reason=reason)
     shown = Identity(**found.__dict__) if found else None
     return ReporterRead(lead_id=lead_id, reporter=shown)
+
+
+@router.post("/leads/{lead}/amend", response_model=AmendedOut)
+def lead_amend(lead: LeadRef, amend: AmendIn, caller: Caller) -> AmendedOut:
+    """Rewrite the lead's summary or its outcome's finding — most often to take out a reporter
+    named in it: its held documents are then rendered again, issued under their numbers
+    if they name no one, else held still. Recorded with the old text's SHA-256 only."""
+    reason = clean_text(amend.reason, field="reason", source="reason")
+    desk = runtime.desk(who=caller)
+    with runtime.work() as session:
+        lead_id = access.find_lead(session, caller, lead, "lead.amend").id
+        done = amending.amend(
+            session, desk, lead_id, field=amend.field, text=amend.text, reason=reason, source="text"
+        )
+    rendered = documents.render_pending(
+        runtime.engine(), output_dir=desk.output_dir, actor=desk.actor, lead_id=lead_id
+    )
+    return AmendedOut(
+        lead_id=lead_id,
+        field=done.field,
+        changed=done.changed,
+        documents=[
+            DocumentOut(
+                number=d.number, kind=d.kind, status=d.status, fields=documents.held_fields(d)
+            )
+            for d in rendered
+        ],
+    )

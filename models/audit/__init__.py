@@ -7,6 +7,8 @@ so every other package can record events.
 
 from models.audit.chain import (
     GENESIS,
+    REPLAYED_KEY,
+    REPLAYED_ON,
     AuditEvent,
     AuditHead,
     EventDraft,
@@ -24,6 +26,8 @@ from models.audit.verification import HALVES_FROM, Verdict, verify
 __all__ = [
     "GENESIS",
     "HALVES_FROM",
+    "REPLAYED_KEY",
+    "REPLAYED_ON",
     "AuditEvent",
     "AuditHead",
     "EventDraft",

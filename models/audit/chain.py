@@ -16,8 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -62,6 +63,12 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# The day a replayed act claims (docs/rules.md §7), set where the replay is allowed and
+# written into each event's data beside the real time the chain stamps.
+REPLAYED_ON: ContextVar[date | None] = ContextVar("replayed_on", default=None)
+REPLAYED_KEY = "replayed_on"
 
 
 # Not frozen: a frozen dataclass sets each field through object.__setattr__, and a bulk
@@ -195,6 +202,7 @@ def append(session: Session, drafts: Iterable[EventDraft], *, at: datetime | Non
     """
     seq, prev = lock_chain(session)
     stamp = (at or utcnow()).isoformat()
+    replayed = REPLAYED_ON.get()
     # The batch's one time, and its few actors and actions, each quoted once.
     quote = encode_basestring
     quoted = {stamp: quote(stamp)}
@@ -213,7 +221,9 @@ def append(session: Session, drafts: Iterable[EventDraft], *, at: datetime | Non
             draft.unit,
             draft.state_before,
             draft.state_after,
-            canonical_data(draft.data),
+            canonical_data(
+                {**draft.data, REPLAYED_KEY: replayed.isoformat()} if replayed else draft.data
+            ),
             prev,
         )
         text = canonical_event(

@@ -1,13 +1,18 @@
 """What the monthly bulletin (通报) shows: the colour boards of the month with the
-year-to-date board beside them, each unit's composite score month by month, the data
-checks and the escalations. Built from scored boards only: units and figures, no lead
-and no reporter can reach it (docs/rules.md §5).
+year-to-date board beside them (a value not filed shows as 未报送), each unit's composite
+score month by month, the data checks and the escalations. Built from scored boards only:
+units and figures, no lead and no reporter can reach it (docs/rules.md §5).
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+from models.domain import scoring
 from models.domain.board import Board
 from models.domain.terms import numeral
 
@@ -32,8 +37,10 @@ class _Frozen(BaseModel):
 
 
 class Cell(_Frozen):
-    value: int
+    value: int | None  # None: not filed
     color: str
+    # A bulletin numbered before a value could be missing has no such key: all filed.
+    missing: bool = False
 
 
 class BoardLine(_Frozen):
@@ -57,6 +64,10 @@ class BoardSheet(_Frozen):
     ytd_label: str
     indicators: list[str]
     lines: list[BoardLine]
+    # Some value not filed (未报送): the key then says what that means.
+    missing: bool = False
+    # The indicators' codes, in the labels' order: what a data check names is labelled by.
+    codes: list[str] = []
 
 
 class Trend(_Frozen):
@@ -85,7 +96,25 @@ class BulletinContent(_Frozen):
     legend: Legend
     sheets: list[BoardSheet]
     trend_sheets: list[TrendSheet]
-    data_checks: list[list[str]]
+    data_checks: list[list[str]]  # unit, indicator, ledger, return
+
+    @field_validator("data_checks")
+    @classmethod
+    def _labelled(cls, rows: list[list[str]], info: ValidationInfo) -> list[list[str]]:
+        """Each data check's indicator by its label on the unit's own board, not its code."""
+        labels: dict[tuple[str, str], str] = {}
+        for sheet in info.data.get("sheets", []):
+            codes = dict(zip(sheet.codes, sheet.indicators, strict=False))
+            labels |= {(line.name, c): label for line in sheet.lines for c, label in codes.items()}
+            labels |= {("", c): label for c, label in codes.items()}
+        return [
+            [unit, labels.get((unit, code), labels.get(("", code), code)), *rest]
+            for unit, code, *rest in rows
+        ]
+
+
+def _cell(cell: scoring.Cell) -> Cell:
+    return Cell(value=cell.value, color=cell.color, missing=cell.missing)
 
 
 def sheet(month: Board, ytd: Board) -> BoardSheet:
@@ -98,11 +127,11 @@ def sheet(month: Board, ytd: Board) -> BoardSheet:
                 unit=row.unit,
                 name=month.names[row.unit],
                 yellow=row.yellow,
-                month=[Cell(value=c.value, color=c.color) for c in row.cells.values()],
+                month=[_cell(c) for c in row.cells.values()],
                 month_score=row.score,
                 month_rank=row.rank,
                 last=row.last,
-                ytd=[Cell(value=c.value, color=c.color) for c in other.cells.values()],
+                ytd=[_cell(c) for c in other.cells.values()],
                 ytd_score=other.score,
                 ytd_rank=other.rank,
             )
@@ -112,8 +141,67 @@ def sheet(month: Board, ytd: Board) -> BoardSheet:
         month_label=period_label(month.period),
         ytd_label=period_label(ytd.period),
         indicators=list(month.indicators.values()),
+        codes=list(month.indicators),
         lines=lines,
+        missing=any(c.missing for line in lines for c in (*line.month, *line.ytd)),
     )
+
+
+# The annexes' landscape type area (A4's 297 mm less 12 mm a side), in points, and what a
+# cell adds to its text (padding, half of each rule); the sizes a board's type may take.
+ANNEX_WIDTH = (297 - 2 * 12) / 25.4 * 72
+CELL_EXTRA = 2 * 1.5 + 0.5
+SIZES = (8.0, 7.5, 7.0, 6.5, 6.0, 5.5)
+
+
+def ems(text: str) -> float:
+    """A text's width in em: a Chinese character one, a figure or Latin letter half."""
+    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.5 for c in text)
+
+
+def two_lines(label: str) -> float:
+    """The narrowest width, in em, that sets ``label`` on two lines, broken where Chinese
+    may break (never after an opening bracket, nor before a closing one)."""
+    splits = [
+        i for i in range(1, len(label)) if label[i] not in ")）" and label[i - 1] not in "(（"
+    ]
+    return min((max(ems(label[:i]), ems(label[i:])) for i in splits), default=ems(label))
+
+
+def _shown(cell: Mapping[str, Any]) -> str:
+    return "未报送" if cell.get("missing") else str(cell["value"])
+
+
+def board_columns(sheet: Mapping[str, Any]) -> dict[str, Any]:
+    """How a board (a bulletin's stored sheet) is laid out across its landscape page: the
+    largest type whose columns fit, each unit's name on one line, each header on two lines
+    at most, 未报送 whole; the widths in points, the unit's column first."""
+    lines = sheet["lines"]
+    names = max((ems(line["name"]) for line in lines), default=4.0)
+    values = max(
+        (ems(_shown(c)) for line in lines for c in (*line["month"], *line["ytd"])), default=1.0
+    )
+    # Each column's header on two lines and its widest value: 综合得分 and 排名 hold figures.
+    needs = [(two_lines(label), values) for label in sheet["indicators"]] + [(2.0, 1.5)] * 2
+    for size in SIZES:
+        cell = size + 0.5
+        unit = names * cell + CELL_EXTRA
+        columns = [max((head + 0.15) * size, value * cell) + CELL_EXTRA for head, value in needs]
+        if unit + 2 * sum(columns) <= ANNEX_WIDTH:
+            break
+    # A board too wide even in the smallest type keeps to the page, its headers on more lines.
+    scale = min(1.0, ANNEX_WIDTH / (unit + 2 * sum(columns)))
+    return {
+        "head": size,
+        "cell": size + 0.5,
+        "unit": _tenths(unit * scale),
+        "columns": [_tenths(width * scale) for width in columns],
+    }
+
+
+def _tenths(points: float) -> float:
+    """A width to a tenth of a point, rounded down, so the columns never outgrow the page."""
+    return int(points * 10) / 10
 
 
 def trend_sheet(monthly: list[Board]) -> TrendSheet:

@@ -20,6 +20,8 @@ TITLES = {
     "decision_overdue_notice": "研判逾期提请函",
     "work_warning": "工作预警通知书",
     "interview_notice": "约谈通知书",
+    "name_clearing_notice": "澄清正名通知书",
+    "referral_letter": "问题线索报送函",
     "bulletin": "通报",
     "quarterly_report": "季度工作报告",
     "consolidated_report": "季度综合报告",

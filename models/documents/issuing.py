@@ -5,8 +5,10 @@ same key again returns the first document and issues nothing. Its number is take
 the same transaction as the step it accompanies, under the audit chain's lock, so
 numbers run per issuer, kind and year without gaps; the record waits as ``pending``
 until :func:`models.documents.pdf_files.render` turns it into a PDF (fan-out, after the
-step has committed). A render that fails leaves the record ``void`` with its reason: a
-number is never reused and never silently missing.
+step has committed). A render that fails leaves the record ``void`` with its reason; a
+document that would name its lead's reporter is ``held`` until the lead's text is
+amended (:mod:`models.documents.holding`): a number is never reused and never silently
+missing.
 
 What a document may say is a :class:`NoticeContent`: it has no field for a reporter,
 so no notice can carry one (confidentiality by structure, docs/rules.md §5).

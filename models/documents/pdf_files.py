@@ -4,7 +4,12 @@ A document is recorded ``pending`` when its number is taken
 (:mod:`models.documents.issuing`); rendering it, after the step it accompanies has
 committed, writes its PDF and records the file's checksum on the audit chain. A render
 that fails leaves the record ``void`` with its reason, so the number stays accounted
-for. :func:`verify_files` re-checks every issued file against the checksum on the chain.
+for. A document with a character no installed font draws is such a failure
+(:mod:`models.documents.glyphs`): it is voided, the documents after it are left pending
+(the same fonts would void them too) and :func:`raise_if_undrawn` tells the command.
+A document that would name its lead's reporter is not rendered at all: it is held
+(:mod:`models.documents.holding`), its number kept, until the lead's text is amended.
+:func:`verify_files` re-checks every issued file against the checksum on the chain.
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from models import audit
+from models.documents import holding
 from models.documents.content import TEMPLATES
+from models.documents.glyphs import MissingGlyphs
 from models.documents.rendering import render_pdf
+from models.domain.errors import Unavailable
 from models.store.database import transaction
 from models.store.records import Document
 
@@ -28,12 +36,16 @@ from models.store.records import Document
 def render(session: Session, document_id: int, *, output_dir: Path, actor: str) -> Document:
     """Render a pending document to its PDF; its checksum goes into the audit trail.
 
-    Idempotent: an issued or void document is returned as it is. A render that fails
+    Idempotent: an issued, void or held document is returned as it is. One that would
+    name its lead's reporter is held, and nothing of it is drawn. A render that fails
     leaves the record void with its reason — the number is accounted for, never reused.
     """
     audit.lock_chain(session)
     document = session.get_one(Document, document_id, populate_existing=True)
     if document.status != "pending":
+        return document
+    if fields := holding.screen(session, document):
+        holding.hold(session, document, fields, actor=actor)
         return document
     try:
         pdf = render_pdf(
@@ -93,14 +105,43 @@ def pending(
     return list(session.scalars(query.limit(limit)))
 
 
+# How a void reason begins when no installed font draws the document (render's format).
+UNDRAWN = f"{MissingGlyphs.__name__}: "
+
+
+def undrawn(document: Document) -> bool:
+    """Whether the document was voided because no installed font draws some character of it."""
+    return document.status == "void" and (document.void_reason or "").startswith(UNDRAWN)
+
+
+class NotIssued(Unavailable):
+    """A document voided for want of fonts (exit 69, the machine lacks a piece): its step
+    stands, its number is accounted for."""
+
+
+def raise_if_undrawn(rendered: list[Document]) -> None:
+    """Stop a command whose documents could not be drawn, naming the first and the fix."""
+    for document in rendered:
+        if undrawn(document):
+            raise NotIssued(
+                f"document {document.number} was not issued and is void (its number stays "
+                f"accounted for): {(document.void_reason or '').removeprefix(UNDRAWN)}; "
+                "once the fonts are installed, `leadflow docs render` issues any document "
+                "still pending"
+            )
+
+
 def render_each(
     engine: Engine, document_ids: list[int], *, output_dir: Path, actor: str
 ) -> list[Document]:
-    """Render these documents where still pending, each in its own transaction."""
+    """Render these documents where still pending, each in its own transaction; stop at
+    one no installed font draws, leaving the rest pending for once the fonts are there."""
     rendered = []
     for document_id in document_ids:
         with transaction(engine) as session:
             rendered.append(render(session, document_id, output_dir=output_dir, actor=actor))
+        if undrawn(rendered[-1]):
+            break
     return rendered
 
 
@@ -115,6 +156,8 @@ def render_pending(
         if not batch:
             return rendered
         rendered += render_each(engine, batch, output_dir=output_dir, actor=actor)
+        if undrawn(rendered[-1]):
+            return rendered
 
 
 @dataclass(frozen=True)

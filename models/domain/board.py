@@ -35,8 +35,8 @@ class Board:
         return self.scored.rows()
 
     @cached_property
-    def values(self) -> dict[str, dict[str, int]]:
-        """What was scored: unit → indicator → value."""
+    def values(self) -> dict[str, dict[str, int | None]]:
+        """What was scored: unit → indicator → value (None: not filed, 未报送)."""
         return {u: self.scored.values_of(i) for i, u in enumerate(self.scored.units)}
 
     @property
@@ -46,3 +46,8 @@ class Board:
     @property
     def zero_reports(self) -> list[str]:
         return self.scored.zero_reports
+
+    @cached_property
+    def missing(self) -> dict[str, list[str]]:
+        """Each unit that has not filed (未报送) some indicator: those indicators."""
+        return self.scored.missing

@@ -5,7 +5,11 @@
   again;
 - last place on a quarter board → interview notice (约谈通知书);
 - zero on every indicator for the month (零报告) → flagged, and proposed for a
-  self-directed inspection (自主研判).
+  self-directed inspection (自主研判); a unit that has not filed (未报送) is not a zero
+  report.
+
+Who is last and who reported zero is the scored board's to say (models/domain/scoring.py):
+a board on which every unit has the same score has no last place, so it warns no one.
 """
 
 from __future__ import annotations
@@ -70,7 +74,8 @@ def quarterly_decisions(quarters: Mapping[str, Standing], *, period: str) -> lis
     ]
 
 
-Values = Mapping[str, Mapping[str, Mapping[str, int]]]  # period → unit → indicator → value
+# period → unit → indicator → value; None: not filed (未报送).
+Values = Mapping[str, Mapping[str, Mapping[str, int | None]]]
 
 
 def value_changes(before: Mapping[str, Values], after: Mapping[str, Values]) -> list[dict]:

@@ -157,6 +157,8 @@ S = State
 MOVES: tuple[Move, ...] = (
     Move("triage", S.received, S.triaged, "分析研判"),
     Move("assign", S.triaged, S.in_handling, "交办"),
+    # ours: a 协作申请 granted — the lead stays in handling, by the units the leader decided.
+    Move("reassign", S.in_handling, S.in_handling, "协作办理"),
     Move("close_at_triage", S.triaged, S.closed, "予以了结"),
     Move("hold", S.in_handling, S.on_hold, "暂存待查"),
     Move("dispose", S.in_handling, S.disposed, "处置"),

@@ -31,6 +31,7 @@ class EntityView:
     supervised_by: str
     county: str | None = None
     zone: str | None = None
+    resident_group: str | None = None
 
 
 @dataclass(frozen=True)

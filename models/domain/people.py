@@ -106,7 +106,14 @@ def system(name: str = "system") -> Person:
 
 
 # Bounds of the text a person types into the record (an actor, a reason, a name).
-TEXT_LIMITS = {"actor": 100, "name": 100, "username": 32, "reason": 2000, "by": 100}
+TEXT_LIMITS = {
+    "actor": 100,
+    "name": 100,
+    "username": 32,
+    "reason": 2000,
+    "by": 100,
+    "finding": 2000,
+}
 
 
 def clean_text(value: str, *, field: str, source: str = "input") -> str:

@@ -10,10 +10,18 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
+from models.domain.commission import Commission, check_mark
 from models.domain.units import UnitKind
 
 
@@ -21,10 +29,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _each_once(items: list[str] | None) -> list[str] | None:
+    """A board's scope names something at most once, and names something if given."""
+    if items is not None and (not items or len(set(items)) != len(items)):
+        raise ValueError("must name at least one, each once (leave it out for every one)")
+    return items
+
+
+Scope = Annotated[list[str] | None, AfterValidator(_each_once)]
+
+
 class Board(_Strict):
     title: str
     unit_kinds: list[UnitKind]
     indicators: dict[str, str]
+    # The lead domains the lifecycle's counts take in (扶贫, …); None: every domain.
+    domains: Scope = None
+    # The units on the board, by code, each of the board's kinds; None: every unit of them.
+    units: Scope = None
 
 
 class Scoring(_Strict):
@@ -44,6 +66,11 @@ class Deadlines(_Strict):
     rectification: int = Field(ge=1)
     # 工作预警: the warned unit reports its measures within this many working days.
     work_warning_reply: int = Field(default=15, ge=1)
+    # 督办: the new deadline the supervision notice sets, in working days from its day.
+    supervision_rectification: int = Field(default=10, ge=1)
+    # 月报: a month's returns are due by this working day of the next month; at most the
+    # 10th, so the monthly run's daily check always finds it within that month.
+    monthly_returns: int = Field(default=3, ge=1, le=10)
 
 
 # What each rung's notice says where the policy does not word it; ``{office}`` stands for
@@ -103,10 +130,53 @@ class Team(_Strict):
     by_domain: dict[str, list[str]] = {}
 
 
+Mark = Annotated[str, AfterValidator(check_mark)]
+# Document kinds added since policies were first stored, with their usual marks.
+ADDED_KINDS = {"name_clearing_notice": "澄", "referral_letter": "送"}
+
+
 class Numbering(_Strict):
-    issuer: str
-    issuer_name: str = "昆明市纪委监委"
+    """What a document's number and head are made of: the issuing commission (from the
+    organisation) and each kind's mark (from the policy)."""
+
+    issuer: Mark
+    issuer_name: str
     kinds: dict[str, str]
+
+
+class KindMarks(_Strict):
+    """The policy's numbering: each document kind's mark, one kind to a mark (two kinds
+    sharing one would number two documents alike)."""
+
+    kinds: dict[str, Annotated[str, AfterValidator(lambda m: check_mark(m, longest=4))]]
+    # A policy stored before the organisation named the commission carried it here; an
+    # upgrade moves it into the organisation, and it is read nowhere else.
+    issuer: str | None = None
+    issuer_name: str | None = None
+
+    @field_validator("kinds", mode="before")
+    @classmethod
+    def _kinds_added_since(cls, kinds: Any) -> Any:
+        """A kind added after a policy was stored takes its usual mark, where it is free."""
+        if not isinstance(kinds, dict):
+            return kinds
+        free = {k: m for k, m in ADDED_KINDS.items() if k not in kinds and m not in kinds.values()}
+        return {**kinds, **free}
+
+    @field_validator("kinds")
+    @classmethod
+    def _one_kind_a_mark(cls, kinds: dict[str, str]) -> dict[str, str]:
+        seen: dict[str, str] = {}
+        for kind, mark in kinds.items():
+            if mark in seen:
+                raise ValueError(f"kinds {seen[mark]} and {kind} share one mark")
+            seen[mark] = kind
+        return kinds
+
+    def of(self, commission: Commission) -> Numbering:
+        return Numbering(
+            issuer=commission.abbreviation, issuer_name=commission.name, kinds=self.kinds
+        )
 
 
 class Notices(_Strict):
@@ -117,6 +187,7 @@ class Notices(_Strict):
     leaders: str = "委领导"  # the commission's leaders, who receive proposals and reports
     bulletin_scope: str = "全市纪检监察机关"  # whose work the monthly bulletin reports
     bulletin_addressee: str = "各派驻纪检监察组，各监督检查室，各县（市、区）纪委监委"
+    higher_commission: str = "上级纪委监委"  # to whom a lead beyond the commission is referred
 
 
 class CalendarYear(_Strict):
@@ -136,7 +207,7 @@ class Policy(_Strict):
     overdue_ladder: list[LadderStep]
     jurisdiction: Jurisdiction
     team: Team = Team()
-    numbering: Numbering
+    numbering: KindMarks
     notices: Notices = Notices()
     calendar: Calendar
 
@@ -153,3 +224,30 @@ class Policy(_Strict):
     def digest(self) -> str:
         body = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(body.encode()).hexdigest()
+
+
+# A setting a policy changes: its dotted path, the value in force, the new value.
+Change = tuple[str, Any, Any]
+
+
+def differences(was: Policy | None, now: Policy) -> list[Change]:
+    """What installing ``now`` changes: (dotted path, value in force, new value) for each
+    setting that differs, lists compared whole."""
+    before = _flat(was.model_dump(mode="json")) if was is not None else {}
+    after = _flat(now.model_dump(mode="json"))
+    return [
+        (path, before.get(path), after.get(path))
+        for path in sorted(before.keys() | after.keys())
+        if before.get(path) != after.get(path)
+    ]
+
+
+def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat |= _flat(value, f"{path}.")
+        else:
+            flat[path] = value
+    return flat

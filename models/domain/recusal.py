@@ -61,7 +61,7 @@ def person_conflict(
         return "removed from the talent pool (清理退库)"
     if person.home_entity == subject.entity:
         return "works in the subject's entity"
-    if person.home_unit in org.locality(entity):
+    if (cross or subject.local_recusal) and person.home_unit in org.locality(entity):
         return f"home unit {person.home_unit} holds the subject's locality (人地两疏)"
     for r in org.relations:
         if (
@@ -84,10 +84,13 @@ class UnitPlan:
     co_units: tuple[str, ...]
     excluded: tuple[Exclusion, ...]
     seed: int
+    # 提级 beyond the commission: the lead is referred up (报送上级) by ``lead_unit``, not kept.
+    referred: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {
             "mode": self.mode.value,
+            "referred": self.referred,
             "lead_unit": self.lead_unit,
             "co_units": list(self.co_units),
             "excluded": [e.__dict__ for e in self.excluded],
@@ -117,12 +120,11 @@ def plan_units(
         return UnitPlan(mode, jurisdiction_unit, (), tuple(excluded), seed)
 
     if mode == Mode.escalated:
-        # 提级办理: one level up — a county's lead to the city, a city's to the province.
-        lead = (
-            coordinating_office(org)
-            if level != "county"
-            else liaison_office(org, entity.county or entity.supervised_by)
-        )
+        # 提级办理: one level up. A county's lead comes to the city's office; a lead the
+        # commission itself holds goes beyond it: its coordinating office refers it up.
+        if level != "county":
+            return UnitPlan(mode, coordinating_office(org), (), (), seed, referred=True)
+        lead = liaison_office(org, entity.county or entity.supervised_by)
         if not allowed(lead):
             raise RecusalShortfall(f"the higher-level unit {lead} is itself local to the subject")
         return UnitPlan(mode, lead, (), tuple(excluded), seed)
@@ -131,12 +133,10 @@ def plan_units(
         # 室组地联动: the inspection office, a resident group, and the locality.
         anchor = entity.county or entity.supervised_by
         office = liaison_office(org, anchor)
-        group = entity.supervised_by
-        if org.units[group].kind != UnitKind.resident_group:
-            candidates = [
-                u for u in org.group_of(anchor) if org.units[u].kind == UnitKind.resident_group
-            ]
-            group = candidates[0] if candidates else ""
+        # The resident group is the entity's own: its supervisor, or the group of its field.
+        supervisor = entity.supervised_by
+        is_group = org.units[supervisor].kind == UnitKind.resident_group
+        group = supervisor if is_group else entity.resident_group
         co = [u for u in (group, entity.county) if u and u != office]
         if not allowed(office):
             raise RecusalShortfall(f"the inspection office {office} is local to the subject")
@@ -173,9 +173,18 @@ class Draw:
 
 
 def draw_team(
-    org: OrgView, subject: Subject, *, needed: list[str], size: int, cross: bool, seed: int
+    org: OrgView,
+    subject: Subject,
+    *,
+    needed: list[str],
+    size: int,
+    cross: bool,
+    seed: int,
+    units: tuple[str, ...] = (),
 ) -> Draw:
-    """一事一抽调, 一事一授权: a team of ``size`` with every needed expertise, and its leader."""
+    """一事一抽调, 一事一授权: a team of ``size`` with every needed expertise, and its leader;
+    drawn first from the people of the handling ``units`` (a joint team is theirs), then
+    from the whole pool for what they cannot supply."""
     pool = tuple(sorted(org.people))
     excluded: list[Exclusion] = []
     eligible: list[PersonView] = []
@@ -188,11 +197,14 @@ def draw_team(
             eligible.append(person)
     rng = random.Random(seed)
     wanted = tuple(dict.fromkeys(needed))
+    own = [p for p in eligible if p.home_unit in units]
     team: list[str] = []
     for skill in wanted:
         if any(skill in org.people[c].expertise for c in team):
             continue
-        holders = [p.code for p in eligible if skill in p.expertise and p.code not in team]
+        holders = [p.code for p in own if skill in p.expertise and p.code not in team] or [
+            p.code for p in eligible if skill in p.expertise and p.code not in team
+        ]
         if not holders:
             raise RecusalShortfall(f"no eligible person with expertise '{skill}' after recusal")
         team.append(rng.choice(holders))
@@ -201,6 +213,8 @@ def draw_team(
         raise RecusalShortfall(
             f"recusal leaves {len(team) + len(rest)} eligible people; the team needs {size}"
         )
-    team += rng.sample(rest, max(0, size - len(team)))
+    ours = [c for c in rest if org.people[c].home_unit in units]
+    team += rng.sample(ours, min(len(ours), max(0, size - len(team))))
+    team += rng.sample([c for c in rest if c not in team], max(0, size - len(team)))
     leader = next((c for c in team if "discipline" in org.people[c].expertise), team[0])
     return Draw(seed, wanted, pool, tuple(excluded), tuple(team), leader)

@@ -1,5 +1,6 @@
 """What every input file shares: the limits on its size, how a file that cannot be read
-is worded, and how a validation error becomes problems placed at a line and field.
+is worded, how text in an encoding not named is decoded, and how a validation error
+becomes problems placed at a line and field.
 
 Nothing here touches the database, and nothing here knows a format: the readers of
 each (:mod:`models.inputs.readers`, :mod:`models.inputs.yaml_files`) build on it.
@@ -64,6 +65,57 @@ def read_text(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
         raise unreadable(path, exc) from None
     except UnicodeDecodeError as exc:
         raise BadInput([Problem(name, f"is not UTF-8 text (byte {exc.start})")]) from None
+
+
+# What a file whose encoding is not named is read as, in this order: UTF-8 (a byte-order
+# mark or none), then GB18030, which holds GBK and GB2312 (what Excel and Notepad write on
+# a Chinese Windows machine). Nothing else is guessed: ``--encoding`` names another.
+GUESSED_ENCODINGS = ("UTF-8", "GB18030")
+
+
+def read_bytes(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The file's bytes, at most ``max_bytes`` of them."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise BadInput([Problem(str(path), f"file is {size} bytes; the limit is {max_bytes}")])
+        return path.read_bytes()
+    except OSError as exc:
+        raise unreadable(path, exc) from None
+
+
+def check_encoding(encoding: str) -> None:
+    """Refuse an ``--encoding`` that names no text encoding (``base64`` is a codec, not one)."""
+    try:
+        b"\0\0\0\0".decode(encoding)  # empty bytes would not even look the name up
+    except LookupError:
+        raise BadInput(
+            [Problem("--encoding", "names no text encoding: name one such as utf-8, gb18030, big5")]
+        ) from None
+    except ValueError:  # a text encoding, which these bytes are not valid in
+        return
+
+
+def decode(source: str, raw: bytes, encoding: str | None = None) -> str:
+    """A file's text: in ``encoding`` if one is named, else in the first of
+    ``GUESSED_ENCODINGS`` it is valid in; a byte-order mark at the start is dropped."""
+    if encoding is not None:
+        check_encoding(encoding)
+        try:
+            return raw.decode(encoding).removeprefix("\ufeff")
+        except UnicodeDecodeError as exc:
+            reason = f"is not {encoding} text (byte {exc.start})"
+        except ValueError:  # a codec that refuses without saying where
+            reason = f"is not {encoding} text"
+        raise BadInput([Problem(source, reason)])
+    for guess in GUESSED_ENCODINGS:
+        try:
+            return raw.decode(guess).removeprefix("\ufeff")
+        except UnicodeDecodeError:
+            continue
+    tried = " nor ".join(GUESSED_ENCODINGS)
+    reason = f"is neither {tried} text (the encodings tried); name its encoding with --encoding"
+    raise BadInput([Problem(source, reason)])
 
 
 def dotted(loc: tuple[int | str, ...]) -> str:

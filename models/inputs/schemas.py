@@ -6,6 +6,8 @@ reported rather than silently dropped.
 from __future__ import annotations
 
 import re
+import unicodedata
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -22,10 +24,13 @@ from pydantic import (
     model_validator,
 )
 
+from models.domain import commission, identifiers
 from models.domain.units import UnitKind
 
 # A lead's summary is free text; the cap keeps one hostile line from stalling an import.
 SUMMARY_MAX_CHARS = 20_000
+# How far ahead of this machine's clock a source's receipt time may be.
+RECEIPT_CLOCK_SKEW = timedelta(minutes=15)
 
 
 def _matching(regex: str, description: str) -> AfterValidator:
@@ -60,6 +65,26 @@ def _storable(value: object) -> object:
 
 
 Storable = BeforeValidator(_storable)
+
+
+def _identifier(value: object) -> object:
+    """An external id in one form (models.domain.identifiers): folded, and refused when it
+    holds a character that would make two ids print alike."""
+    if not isinstance(value, str):
+        return value
+    value = identifiers.folded(value)
+    if (char := identifiers.first_invisible(value)) is not None:
+        raise ValueError(
+            f"must not hold invisible, space or direction-control characters (U+{ord(char):04X})"
+        )
+    return value
+
+
+def _folded(value: object) -> object:
+    """Full-width digits and signs as their ASCII forms (NFKC), as a phone number is typed
+    on a Chinese keyboard."""
+    return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
+
 
 Code = Annotated[
     str,
@@ -118,8 +143,24 @@ class ReporterIn(Strict):
     name: (
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), Storable] | None
     ) = None
-    phone: Annotated[str, _matching(r"\+?[0-9][0-9\- ]{2,30}", "a telephone number")] | None = None
+    phone: (
+        Annotated[
+            str,
+            BeforeValidator(_folded),
+            _matching(r"\+?[0-9][0-9\- ]{2,30}", "a telephone number"),
+        ]
+        | None
+    ) = None
     anonymous: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _anonymous_keeps_no_identity(cls, data: object) -> object:
+        # Whatever was sent beside the flag is dropped here, before anything (a check, a
+        # message, the record) can hold it.
+        if isinstance(data, dict) and data.get("anonymous") is True:
+            return {"anonymous": True}
+        return data
 
     @model_validator(mode="after")
     def _named_unless_anonymous(self) -> ReporterIn:
@@ -141,7 +182,10 @@ class SubjectIn(Strict):
 
 class LeadIn(Strict):
     external_id: Annotated[
-        str, _matching(r"[^\s]{1,128}", "1 to 128 characters, no spaces"), Storable
+        str,
+        _matching(r"[^\s]{1,128}", "1 to 128 characters, no spaces"),
+        BeforeValidator(_identifier),
+        Storable,
     ]
     received_at: AwareDatetime
     source: Source
@@ -156,6 +200,15 @@ class LeadIn(Strict):
     ]
     amount_yuan: Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2)] = Decimal(0)
     flags: list[Flag] = Field(default_factory=list, max_length=len(Flag))
+
+    @field_validator("received_at")
+    @classmethod
+    def _not_ahead(cls, received: datetime) -> datetime:
+        # Sources' clocks drift a little; a lead from further ahead would date its receipt
+        # after every act the commission could take on it today.
+        if received > datetime.now(UTC) + RECEIPT_CLOCK_SKEW:
+            raise ValueError("a lead cannot be received in the future")
+        return received
 
     @field_validator("flags")
     @classmethod
@@ -191,6 +244,10 @@ class EntityIn(Strict):
     county: Code | None = None
     supervised_by: Code
     zone: Code | None = None
+    # The resident group whose field holds the entity (e.g. the market supervision bureau's
+    # for a market service centre): the 组 of 室组地 joint handling. Its supervisor when
+    # that is a resident group already.
+    resident_group: Code | None = None
 
 
 class PersonIn(Strict):
@@ -215,7 +272,16 @@ class DesignationIn(Strict):
     kind: Slug = "yellow"
 
 
+class CommissionIn(Strict):
+    """The issuing commission: its name heads every document, its abbreviation starts
+    every document number."""
+
+    name: Annotated[str, AfterValidator(commission.check_name)]
+    abbreviation: Annotated[str, AfterValidator(commission.check_mark)]
+
+
 class OrganisationIn(Strict):
+    commission: CommissionIn | None = None
     zones: list[ZoneIn] = Field(default_factory=list)
     units: list[UnitIn] = Field(default_factory=list)
     unit_groups: list[UnitGroupIn] = Field(default_factory=list)
@@ -225,7 +291,30 @@ class OrganisationIn(Strict):
     designations: list[DesignationIn] = Field(default_factory=list)
 
 
-Period = Annotated[str, _matching(r"\d{4}-(0[1-9]|1[0-2])", "a month such as 2026-09")]
+Period = Annotated[str, _matching(r"[0-9]{4}-(0[1-9]|1[0-2])", "a month such as 2026-09")]
+
+# The largest value a monthly return may give (docs/commands.md, "Returns CSV").
+RETURN_MAX = 1_000_000
+_DIGITS = re.compile(r"[0-9]+")
+_WHOLE_NUMBER = (
+    "must be an integer written with the digits 0-9 alone "
+    "(no sign, decimal point, digit separator or space)"
+)
+
+
+def _whole_number(value: object) -> object:
+    """A count as a return writes it: the digits 0-9 and nothing else, where ``int()``
+    would also take '1_000', '+3', ' 3', '٣'; a float is refused (a workbook's numeric
+    cell is turned into digits by its reader, so only text such as '5.0' reaches here)."""
+    if isinstance(value, bool | float):
+        raise ValueError(_WHOLE_NUMBER)
+    if not isinstance(value, str):
+        return value  # an int, or what the integer's own validation words
+    if not _DIGITS.fullmatch(value):
+        raise ValueError(_WHOLE_NUMBER)
+    if len(value.lstrip("0")) > len(str(RETURN_MAX)):
+        raise ValueError(f"must be at most {RETURN_MAX}")  # not parsed: it may be huge
+    return int(value)
 
 
 class ReturnRow(Strict):
@@ -234,4 +323,4 @@ class ReturnRow(Strict):
     period: Period
     unit: Code
     indicator: Slug
-    value: Annotated[int, Field(ge=0, le=1_000_000)]
+    value: Annotated[int, BeforeValidator(_whole_number), Field(ge=0, le=RETURN_MAX)]

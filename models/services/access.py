@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Engine, or_, select, union
 from sqlalchemy.orm import Session
 
 from models import audit
+from models.domain import identifiers
 from models.domain.errors import NotFound, NotPermitted, OutOfScope, Refusal
 from models.domain.people import Person
 from models.domain.permissions import ACTS, Answer, judge, may, readable_units
@@ -42,7 +43,9 @@ def find_lead(session: Session, person: Person, ref: str, act: str) -> Lead:
         raise _not_permitted(person, act, None)
     lead = session.get(Lead, int(ref)) if ref.isdigit() and len(ref) < 19 else None
     if lead is None:
-        lead = session.scalar(select(Lead).where(Lead.external_id == ref))
+        # External ids arrive in NFKC (full-width ＱＪ-1 is stored as QJ-1): asked the same.
+        asked = {ref, identifiers.folded(ref)}
+        lead = session.scalar(select(Lead).where(Lead.external_id.in_(asked)).limit(1))
     if lead is None:
         raise NotFound(unknown)
     answer = (

@@ -13,12 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from models import audit, documents
 from models.documents import NoticeContent
 from models.domain.errors import RuleRefused
+from models.domain.lifecycle import State
 from models.domain.orgview import OrgView
 from models.domain.policy import Policy
 from models.domain.recusal import Draw, RecusalShortfall, Subject, UnitPlan, draw_team, plan_units
@@ -78,6 +79,8 @@ class Order:
     lead_id: int
     mode: Mode
     authorised_by: str
+    # A lead already in handling, handed anew once a 协作申请 is granted.
+    again: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,8 @@ def assign_under_recusal(
     org: OrgView | None = None,
 ) -> RecusalShortfall | None:
     """Assign one lead (:func:`assign_many` of one); its recusal shortfall, if any."""
-    order = Order(lead_id, mode, authorised_by)
+    again = session.get_one(Lead, lead_id).state == State.in_handling
+    order = Order(lead_id, mode, authorised_by, again)
     return assign_many(session, desk, [order], org=org).get(lead_id)
 
 
@@ -189,6 +193,7 @@ def _plan(org: OrgView, policy: Policy, order: Order, lead: Any) -> _Plan:
             size=policy.team.size,
             cross=order.mode == Mode.cross,
             seed=seed,
+            units=(units.lead_unit, *units.co_units) if order.mode == Mode.joint else (),
         )
     return _Plan(order, lead, units, draw)
 
@@ -203,6 +208,7 @@ def _assign(
     members: list[tuple[Any, ...]] = []
     steps: list[Step] = list(moved)
     notices: list[documents.Request] = []
+    _forget_earlier_units(session, [p.order.lead_id for p in plans if p.order.again])
     for plan in plans:
         lead_id, draw = plan.order.lead_id, plan.draw
         roles = [(plan.units.lead_unit, "lead")] + [(u, "co") for u in plan.units.co_units]
@@ -212,7 +218,7 @@ def _assign(
                 (lead_id, org.people[code].id, code == draw.leader, now) for code in draw.team
             ]
         steps.append(_assign_step(org, plan))
-        notices.append(_assignment_notice(org, plan))
+        notices.append(_assignment_notice(org, plan, desk.policy))
     insert_rows(
         session, Assignment.__table__, ("lead_id", "unit_id", "role", "assigned_at"), assignments
     )
@@ -223,21 +229,35 @@ def _assign(
     documents.issue_many(
         session,
         notices,
-        numbering=desk.policy.numbering,
+        numbering=desk.numbering,
         actor=desk.actor,
         reason="交办",
         on=desk.today,
     )
 
 
+def _forget_earlier_units(session: Session, lead_ids: list[int]) -> None:
+    """A lead handed anew drops the units and team it had (its trail keeps them)."""
+    if lead_ids:
+        session.execute(delete(Assignment).where(Assignment.lead_id.in_(lead_ids)))
+        session.execute(delete(TeamMember).where(TeamMember.lead_id.in_(lead_ids)))
+
+
 def _assign_step(org: OrgView, plan: _Plan) -> Step:
     """The lead's move into handling (``assign``), with its units and draw on the record."""
     mode, draw = plan.order.mode, plan.draw
     lead_unit = org.units[plan.units.lead_unit]
+    referred = plan.units.referred
+    move = "close_at_triage" if referred else "reassign" if plan.order.again else "assign"
     return Step(
         plan.order.lead_id,
-        "assign",
-        reason=f"{MODE_TERMS[mode]}，经{plan.order.authorised_by}批准",
+        move,
+        reason=(
+            f"{MODE_TERMS[mode]}（{plan.order.authorised_by}）"  # own handling: no one approves
+            if plan.order.authorised_by == "依干部管理权限"
+            else f"{MODE_TERMS[mode]}，经{plan.order.authorised_by}批准"
+        )
+        + ("，报送上级纪委监委" if referred else ""),
         # 提级办理 moves jurisdiction itself up a level; other modes keep it.
         changes={"handling_mode": str(mode), "lead_unit_id": lead_unit.id}
         | ({"jurisdiction_unit_id": lead_unit.id} if mode == Mode.escalated else {}),
@@ -249,12 +269,16 @@ def _assign_step(org: OrgView, plan: _Plan) -> Step:
     )
 
 
-def _assignment_notice(org: OrgView, plan: _Plan) -> documents.Request:
+def _assignment_notice(org: OrgView, plan: _Plan, policy: Policy) -> documents.Request:
     """交办通知书 to the lead unit; a joint handling notice when a team was drawn."""
+    if plan.units.referred:
+        return _referral_letter(org, plan, policy)
     kind = "joint_handling_notice" if plan.draw else "assignment_notice"
+    again = f":{plan.order.mode}" if plan.order.again else ""  # a second notice, keyed apart
     return documents.Request(
         kind=kind,
-        key=f"{kind}:lead:{plan.order.lead_id}",
+        key=f"{kind}:lead:{plan.order.lead_id}{again}",
+        title=NOTICE_TITLES[plan.order.mode],
         content=NoticeContent(
             addressee=org.units[plan.units.lead_unit].name,
             paragraphs=_assignment_paragraphs(org, plan),
@@ -262,6 +286,34 @@ def _assignment_notice(org: OrgView, plan: _Plan) -> documents.Request:
         ),
         lead_id=plan.order.lead_id,
     )
+
+
+def _referral_letter(org: OrgView, plan: _Plan, policy: Policy) -> documents.Request:
+    """报送函: a lead beyond the commission, referred up by its coordinating office."""
+    office = org.units[plan.units.lead_unit].name
+    return documents.Request(
+        kind="referral_letter",
+        key=f"referral_letter:lead:{plan.order.lead_id}",
+        content=NoticeContent(
+            addressee=policy.notices.higher_commission,
+            paragraphs=[
+                "经研判，下列问题线索需提级办理，超出本级管辖范围，"
+                f"经{plan.order.authorised_by}批准，现予报送，请审处。",
+                f"本级联系单位：{office}。",
+            ],
+            facts=facts_of(plan.lead, plan.lead.entity_name),
+        ),
+        lead_id=plan.order.lead_id,
+    )
+
+
+# Each mode's notice is titled as it is handled.
+NOTICE_TITLES = {
+    Mode.own: "问题线索交办通知书",
+    Mode.joint: "联合办理通知书",
+    Mode.escalated: "提级办理通知书",
+    Mode.cross: "交叉办理通知书",
+}
 
 
 def _assignment_paragraphs(org: OrgView, plan: _Plan) -> list[str]:

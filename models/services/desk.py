@@ -8,7 +8,7 @@ case runs in its caller's transaction, so what it writes commits with its audit 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import audit, documents
+from models.domain.commission import Commission
 from models.domain.errors import RuleRefused
 from models.domain.people import Person
-from models.domain.policy import Policy
+from models.domain.policy import Numbering, Policy
 from models.domain.units import UnitKind
 from models.domain.workdays import WorkCalendar
+from models.services import clock
 from models.services.access import permit
-from models.store.base import utcnow
 from models.store.lead import Lead
 from models.store.organisation import Entity, Unit
-from models.store.periods import SHANGHAI
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,23 @@ class Desk:
     today: date
     policy: Policy
     output_dir: Path
+    commission: Commission | None = None
 
     @property
     def actor(self) -> str:
         return self.person.actor
+
+    @property
+    def numbering(self) -> Numbering:
+        """The commission's name and abbreviation with the policy's marks: no document is
+        issued until the organisation names the commission."""
+        if self.commission is None:
+            raise RuleRefused(
+                "commission",
+                "no commission is named, so no document can be issued: load an organisation "
+                "file whose `commission` gives its name and abbreviation",
+            )
+        return self.policy.numbering.of(self.commission)
 
     @property
     def calendar(self) -> WorkCalendar:
@@ -58,6 +71,7 @@ def locked_lead(session: Session, desk: Desk, lead_id: int, act: str) -> Lead:
     lead = session.get(Lead, lead_id, populate_existing=True)
     if lead is None:
         raise RuleRefused("lead", f"no lead with id {lead_id}")
+    clock.check_not_before(session, lead.id, lead.received_at, desk.today)
     return lead
 
 
@@ -81,7 +95,7 @@ def issue_notice(
         kind=kind,
         key=key,
         content=content,
-        numbering=desk.policy.numbering,
+        numbering=desk.numbering,
         actor=desk.actor,
         reason=reason,
         on=desk.today,
@@ -113,8 +127,3 @@ def facts_of(lead: Any, entity_name: str) -> list[tuple[str, str]]:
         ("所在单位", entity_name),
         ("反映问题", lead.summary[:500]),
     ]
-
-
-def local_today(now: datetime | None = None) -> date:
-    """Today in Asia/Shanghai: deadlines are counted on the commission's calendar."""
-    return (now or utcnow()).astimezone(SHANGHAI).date()

@@ -7,6 +7,7 @@ closure only with its outcome) are the lifecycle's guards, checked by the door.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -16,8 +17,9 @@ from sqlalchemy.orm import Session
 from models import audit
 from models.domain.errors import RuleRefused
 from models.domain.lifecycle import State
-from models.domain.terms import DISPOSAL_METHODS, OUTCOMES
+from models.domain.terms import CLEARING_OUTCOMES, DISPOSAL_METHODS, OUTCOMES
 from models.domain.workdays import Deadline
+from models.services import findings
 from models.services.desk import Desk, locked_lead
 from models.services.door import admit, perform
 from models.store.base import utcnow
@@ -90,39 +92,38 @@ def record_outcome(
     *,
     kind: str,
     reason: str,
+    finding: str,
     form: int | None = None,
-    educated: int = 0,
-    accountable: int = 0,
-    party_sanctions: int = 0,
-    government_sanctions: int = 0,
+    counts: HandledCounts | None = None,
+    clear_name: bool = False,
 ) -> Outcome:
-    """The outcome of docs/rules.md §2.5 and the people handled, counted on the boards."""
+    """The outcome of docs/rules.md §2.5 with its finding (核查结论, what notices to the
+    entity state) and the people handled, counted on the boards. A false accusation —
+    and an untrue report, when asked — clears the subject's name with a notice."""
     if kind not in OUTCOMES:
         raise RuleRefused("outcome", f"unknown outcome '{kind}' ({', '.join(OUTCOMES)})")
     if form is not None and not 1 <= form <= 4:
         raise RuleRefused("outcome", "the forms of handling (四种形态) are 1 to 4")
-    admit(session, locked_lead(session, desk, lead_id, "lead.outcome"), "record_outcome")
+    finding, counts = findings.checked_finding(finding), counts or HandledCounts()
+    lead = locked_lead(session, desk, lead_id, "lead.outcome")
+    admit(session, lead, "record_outcome")
     outcome = Outcome(
         lead_id=lead_id,
         kind=kind,
         form=form or (1 if kind == "first_form" else None),
-        persons_educated=educated,
-        persons_accountable=accountable,
-        party_sanctions=party_sanctions,
-        government_sanctions=government_sanctions,
+        finding=finding,
         decided_at=utcnow(),
+        **counts.columns(),
     )
     session.add(outcome)
     data: dict[str, Any] = {
         "kind": kind,
         "form": outcome.form,
-        "persons_educated": educated,
-        "persons_accountable": accountable,
-        "party_sanctions": party_sanctions,
-        "government_sanctions": government_sanctions,
+        "finding_sha256": findings.digest(finding),
+        **counts.columns(),
     }
-    if kind == "false_accusation":
-        data |= {"subject_name_cleared": True, "reporter_criticised": True}
+    if kind in CLEARING_OUTCOMES:
+        data["reporter_criticised"] = findings.reporter_criticised(session, lead_id, kind)
     audit.record(
         session,
         audit.EventDraft(
@@ -133,7 +134,27 @@ def record_outcome(
             data=data,
         ),
     )
+    if kind == "false_accusation" or (clear_name and kind in CLEARING_OUTCOMES):
+        findings.clear_name(session, desk, lead, kind, finding)
     return outcome
+
+
+@dataclass(frozen=True)
+class HandledCounts:
+    """The people an outcome handled, as the boards count them."""
+
+    educated: int = 0
+    accountable: int = 0
+    party_sanctions: int = 0
+    government_sanctions: int = 0
+
+    def columns(self) -> dict[str, int]:
+        return {
+            "persons_educated": self.educated,
+            "persons_accountable": self.accountable,
+            "party_sanctions": self.party_sanctions,
+            "government_sanctions": self.government_sanctions,
+        }
 
 
 def close(session: Session, desk: Desk, lead_id: int, *, reason: str) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from models import audit
 from models.domain.errors import BadInput, Problem
 from models.domain.lifecycle import INITIAL
+from models.domain.terms import receipt_reason
 from models.inputs.schemas import LeadIn
 from models.services.door import remember
 from models.store.base import utcnow
@@ -251,7 +252,7 @@ def _record_receipts(
             audit.EventDraft(
                 actor=actor,
                 action="lead.receive",
-                reason=f"受理: {data['source']} via {data['channel']}",
+                reason=receipt_reason(data["source"], data["channel"]),
                 lead_id=lead_id,
                 state_after=initial,
                 data=data,

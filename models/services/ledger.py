@@ -1,6 +1,7 @@
 """The ledger as a person may read it (总台账, docs/permissions.md): leads filtered and
 paged by key — each page continues after the last id of the one before, so the millionth
-lead's page costs what the first one does — and one lead's record, never its reporter.
+lead's page costs what the first one does — and one lead's record, never its reporter:
+a text of the lead that names them is withheld from a handling unit's readers.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 
-from models import audit
+from models import audit, documents
 from models.domain.people import Person
+from models.domain.permissions import readable_units
 from models.services.access import find_lead, permit, readable
 from models.store.lead import Disposal, Lead, Rectification, TriageProposal
 from models.store.organisation import Entity, Unit
@@ -85,9 +87,26 @@ def page(
     return found, (found[-1].id if len(rows) > limit else None)
 
 
+# What a unit's reader is shown in place of a text that names the lead's reporter.
+WITHHELD = "（此处载有举报人身份信息，已隐去，待修改）"
+
+
+def _shown_texts(session: Session, person: Person, lead: Lead) -> tuple[dict[str, str], list[str]]:
+    """The lead's free texts as ``person`` may see them, and those withheld: a reader of a
+    unit's leads (a handling unit) never sees one that names the reporter, until it is
+    amended; the commission's readers see them as they are."""
+    texts = {"summary": lead.summary, "subject.post": lead.subject_post}
+    if readable_units(person) is None:
+        return texts, []
+    withheld = [f for f, text in texts.items() if documents.names_reporter(session, lead.id, text)]
+    return texts | dict.fromkeys(withheld, WITHHELD), withheld
+
+
 def record_of(session: Session, person: Person, ref: str, *, today: date) -> dict[str, Any]:
-    """A lead as its readers see it: what it says, where it stands, whose it is."""
+    """A lead as its readers see it: what it says, where it stands, whose it is — never
+    its reporter, even where the lead's own text names them (:func:`_shown_texts`)."""
     lead = find_lead(session, person, ref, "lead.read")
+    texts, withheld = _shown_texts(session, person, lead)
     wanted = {lead.lead_unit_id, lead.jurisdiction_unit_id} - {None}
     units = session.execute(select(Unit.id, Unit.code).where(Unit.id.in_(wanted)))
     codes = {unit_id: code for unit_id, code in units}
@@ -107,12 +126,12 @@ def record_of(session: Session, person: Person, ref: str, *, today: date) -> dic
         "source": lead.source,
         "channel": lead.channel,
         "domain": lead.domain,
-        "summary": lead.summary,
+        "summary": texts["summary"],
         "amount_yuan": str(lead.amount_yuan),
         "flags": list(lead.flags),
         "subject": {
             "name": lead.subject_name,
-            "post": lead.subject_post,
+            "post": texts["subject.post"],
             "rank": lead.subject_rank,
         },
         "entity": session.scalar(select(Entity.code).where(Entity.id == lead.entity_id)),
@@ -125,6 +144,7 @@ def record_of(session: Session, person: Person, ref: str, *, today: date) -> dic
         "disposal": disposal.method if disposal else None,
         "rectification_due": due,
         "overdue": bool(due and due < today),
+        "withheld": withheld,
     }
 
 

@@ -122,6 +122,7 @@ def _check_references(found: _Findings, org: OrganisationIn) -> None:
         found.unit(("entities", i, "county"), e.county, UnitKind.county_commission)
         found.unit(("entities", i, "supervised_by"), e.supervised_by)
         found.zone(("entities", i, "zone"), e.zone)
+        found.unit(("entities", i, "resident_group"), e.resident_group, UnitKind.resident_group)
     for i, p in enumerate(org.people):
         found.unit(("people", i, "home_unit"), p.home_unit)
         found.entity(("people", i, "home_entity"), p.home_entity)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import audit
+from models.domain.commission import Commission
 from models.domain.orgview import EntityView, OrgView, PersonView, RelationView, UnitView
 from models.domain.people import Person as ActingPerson
 from models.inputs.files import LineOf
@@ -23,6 +24,7 @@ from models.services.access import permit
 from models.services.org_check import check
 from models.store.organisation import (
     ORG_LOADED,
+    CommissionRow,
     DeclaredRelation,
     Designation,
     Entity,
@@ -93,13 +95,15 @@ def _sync(
 def load(
     session: Session, org: OrganisationIn, *, source: str, locate: LineOf, by: ActingPerson
 ) -> LoadReport:
-    """Check every reference, then create or update rows by code, in the session's transaction:
-    zones, units, unit groups, entities, people, declared relations, designations, each
-    after what it refers to. A load that changed something is recorded on the audit chain."""
+    """Check every reference, then create or update rows by code, in the session's
+    transaction: the commission, zones, units, unit groups, entities, people, declared
+    relations, designations, each after what it refers to. A load that changed something
+    is recorded on the audit chain."""
     permit(session, by, "org.load")
     audit.lock_chain(session)
     check(session, org, source, locate)
     report = LoadReport()
+    _write_commission(session, report, org)
     zones = _sync(session, report, "zones", Zone, org.zones, lambda z: {"name": z.name})
     units = _write_units(session, report, org, zones)
     _write_groups(session, report, org, units)
@@ -119,6 +123,27 @@ def load(
             ),
         )
     return report
+
+
+def _write_commission(session: Session, report: LoadReport, org: OrganisationIn) -> None:
+    """The issuing commission, where the file names it (a file without it keeps the one
+    named before)."""
+    if org.commission is None:
+        return
+    row = session.get(CommissionRow, 1)
+    values = {"name": org.commission.name, "abbreviation": org.commission.abbreviation}
+    if row is None:
+        session.add(CommissionRow(id=1, **values))
+        report.count("commission", created=True)
+    elif (row.name, row.abbreviation) != (values["name"], values["abbreviation"]):
+        row.name, row.abbreviation = values["name"], values["abbreviation"]
+        report.count("commission", created=False)
+
+
+def commission_of(session: Session) -> Commission | None:
+    """The commission the organisation names, or None while none is named."""
+    row = session.get(CommissionRow, 1)
+    return None if row is None else Commission(row.name, row.abbreviation)
 
 
 def _id_of(rows: dict[str, Any], code: str | None) -> int | None:
@@ -186,6 +211,7 @@ def _write_entities(
             "county_id": _id_of(units, e.county),
             "supervised_by_id": _id_of(units, e.supervised_by),
             "zone_id": _id_of(zones, e.zone),
+            "resident_group_id": _id_of(units, e.resident_group),
         },
     )
 
@@ -266,7 +292,8 @@ def view_of(org: OrganisationIn) -> OrgView:
     return OrgView(
         units={u.code: UnitView(u.code, u.kind, u.zone, u.office, u.parent) for u in org.units},
         entities={
-            e.code: EntityView(e.code, e.supervised_by, e.county, e.zone) for e in org.entities
+            e.code: EntityView(e.code, e.supervised_by, e.county, e.zone, e.resident_group)
+            for e in org.entities
         },
         people={
             p.code: PersonView(p.code, p.home_unit, p.home_entity, frozenset(p.expertise), p.active)

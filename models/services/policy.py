@@ -11,20 +11,22 @@ from sqlalchemy.orm import Session
 from models import audit
 from models.config.policy import default_policy
 from models.domain.people import Person
-from models.domain.policy import Policy
+from models.domain.policy import Change, Policy, differences
 from models.services.access import permit
 from models.store.base import utcnow
 from models.store.records import PolicyRecord
 
 
-def install(session: Session, policy: Policy, *, by: Person) -> bool:
-    """Make ``policy`` the one in force (an audited decision); False when it already is."""
+def install(session: Session, policy: Policy, *, by: Person) -> list[Change]:
+    """Make ``policy`` the one in force (an audited decision naming what it changed); what
+    it changed, nothing when it already is."""
     permit(session, by, "policy.install")
     audit.lock_chain(session)
     digest = policy.digest()
     current = session.scalar(select(PolicyRecord).order_by(PolicyRecord.id.desc()).limit(1))
     if current is not None and current.sha256 == digest:
-        return False
+        return []
+    changes = differences(None if current is None else Policy.model_validate(current.body), policy)
     existing = session.scalar(select(PolicyRecord).where(PolicyRecord.sha256 == digest))
     if existing is not None:
         # Re-installing an older policy: a new row so "newest is in force" stays true.
@@ -39,10 +41,10 @@ def install(session: Session, policy: Policy, *, by: Person) -> bool:
             actor=by.actor,
             action="policy.install",
             reason="policy in force",
-            data={"sha256": digest},
+            data={"sha256": digest, "changed": [path for path, _, _ in changes]},
         ),
     )
-    return True
+    return changes
 
 
 def in_force(session: Session) -> Policy:

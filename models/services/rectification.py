@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 from models import audit, documents
 from models.documents import NoticeContent
 from models.domain.lifecycle import State
-from models.services.desk import Desk, issue_notice, locked_lead, notice_facts
+from models.services import findings
+from models.services.desk import Desk, issue_notice, locked_lead
 from models.services.door import admit, perform
 from models.store.base import utcnow
-from models.store.lead import Rectification
+from models.store.lead import Outcome, Rectification
 from models.store.organisation import Entity
 
 # --- rectification ---------------------------------------------------------------------
@@ -28,6 +29,12 @@ def order_rectification(
     """限期整改: a notice to the entity with a deadline in working days. The move's guard
     (an outcome recorded) is checked by the door before anything it writes is kept."""
     lead = locked_lead(session, desk, lead_id, "lead.rectify")
+    outcome = session.get(Outcome, lead_id)
+    found = (
+        findings.rectification_paragraph(outcome.kind, findings.finding_of(session, lead_id))
+        if outcome is not None
+        else None  # the door refuses it: an outcome comes first
+    )
     deadline = desk.calendar.add_working_days(
         desk.today, days or desk.policy.deadlines.rectification
     )
@@ -57,11 +64,11 @@ def order_rectification(
         content=NoticeContent(
             addressee=entity.name,
             paragraphs=[
-                f"经核查，你单位存在下列问题：{lead.summary[:300]}",
+                found or "",
                 f"请于{documents.chinese_date(deadline.due)}前（{deadline.working_days}个工作日）"
                 "完成整改，并书面报告整改情况。逾期未整改的，将依规督办、问责。",
             ],
-            facts=notice_facts(session, lead),
+            facts=findings.entity_facts(session, lead),
             provisional=deadline.provisional,
         ),
         reason="限期整改",

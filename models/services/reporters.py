@@ -53,3 +53,10 @@ def reveal(
     if reporter is None:
         return lead_id, None
     return lead_id, ReporterIdentity(reporter.name, reporter.phone, reporter.anonymous)
+
+
+def named(session: Session, lead_id: int) -> bool:
+    """Whether the lead's reporter gave a name (not anonymous): what deciding on criticism
+    needs, without the identity itself leaving this module."""
+    reporter = session.get(Reporter, lead_id)
+    return reporter is not None and not reporter.anonymous and bool(reporter.name)

@@ -1,12 +1,16 @@
 """Units' monthly returns (月报): the indicator values the leads' lifecycle cannot supply.
 
-A row for the same (period, unit, indicator) replaces the earlier one (docs/commands.md).
+A return for the same (period, unit, indicator) as one imported before replaces it
+(docs/commands.md); within one file each is given once (the reader refuses a repeat).
+A return's month lies in a window that ends with the current month, counted on the real
+calendar (Asia/Shanghai), never on a day set to replay or test.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,10 +21,15 @@ from models.domain.people import Person
 from models.inputs.readers import Numbered
 from models.inputs.schemas import ReturnRow
 from models.services.access import permit
+from models.services.clock import real_today
 from models.services.policy import in_force
 from models.store.base import utcnow
 from models.store.organisation import Unit
 from models.store.records import MonthlyReturn
+
+# A return may be for a month of the ten years before the current one, or of this year up
+# to the current month: a late return is taken, a year mistyped (2062, 1926) is not.
+YEARS_BACK = 10
 
 
 @dataclass(frozen=True)
@@ -31,16 +40,22 @@ class ReturnsReport:
 
 
 def import_returns(
-    session: Session, rows: list[Numbered[ReturnRow]], *, source: str, by: Person
+    session: Session,
+    rows: list[Numbered[ReturnRow]],
+    *,
+    source: str,
+    by: Person,
+    today: date | None = None,
 ) -> ReturnsReport:
     """Check every row, then create or replace the returns, in the session's transaction;
     an import that changed something is recorded on the audit chain, each replaced value
-    with what it was."""
+    with what it was. ``today`` (the real one, :func:`real_today`, unless a test names
+    one) ends the window of months a return may be for."""
     permit(session, by, "returns.import")
     audit.lock_chain(session)
     indicators = in_force(session).indicators()
     units = dict(session.execute(select(Unit.code, Unit.id)).tuples().all())
-    _check(rows, units, indicators, source=source)
+    _check(rows, units, indicators, source=source, today=today or real_today())
     created, changes, unchanged = _write(session, rows, units)
     if created or changes:
         audit.record(
@@ -55,17 +70,28 @@ def import_returns(
     return ReturnsReport(created, len(changes), unchanged)
 
 
+def period_window(today: date) -> tuple[str, str]:
+    """The first and the last month a return may be for, on ``today``."""
+    return f"{today.year - YEARS_BACK:04d}-01", f"{today.year:04d}-{today.month:02d}"
+
+
 def _check(
     rows: list[Numbered[ReturnRow]],
     units: dict[str, int],
     indicators: Collection[str],
     *,
     source: str,
+    today: date,
 ) -> None:
-    """Refuse the file, every problem placed at its line, if a row names a unit or an
-    indicator the commission does not have."""
+    """Refuse the file, every problem placed at its line and field, if a row names a unit
+    or an indicator the commission does not have, or a month outside
+    :func:`period_window` (one not yet begun, or too long ago)."""
+    first, last = period_window(today)
     problems = []
     for n in rows:
+        if not first <= n.item.period <= last:
+            reason = f"must be a month from {first} to {last} (the current month)"
+            problems.append(Problem(source, reason, line=n.line, field="period"))
         if n.item.unit not in units:
             problems.append(
                 Problem(source, f"unknown unit '{n.item.unit}'", line=n.line, field="unit")

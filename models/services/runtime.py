@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 from models.config.settings import get_settings
 from models.domain.errors import BadInput, NotPermitted, OutOfScope
 from models.domain.people import Person, clean_text, system
+from models.services import clock
 from models.services.access import record_refusal
-from models.services.desk import Desk, local_today
+from models.services.desk import Desk
+from models.services.organisation import commission_of
 from models.services.policy import in_force
 from models.store.database import engine_for, transaction
 
@@ -74,11 +76,14 @@ def work(on: Engine | None = None) -> Iterator[Session]:
 
 def desk(*, today: date | None = None, who: Person | None = None) -> Desk:
     with transaction(engine()) as session:
-        policy = in_force(session)
+        policy, commission = in_force(session), commission_of(session)
     settings = get_settings()
     return Desk(
         person=who or person(),
-        today=today or settings.today or local_today(),
+        today=clock.acting_day(
+            today or settings.today, named="--on" if today else "LEADFLOW_TODAY"
+        ),
         policy=policy,
         output_dir=settings.output_dir.resolve(),
+        commission=commission,
     )

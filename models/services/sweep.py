@@ -7,7 +7,10 @@ the policy's; the office it names is the organisation's coordinating office.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +20,7 @@ from models.documents import NoticeContent
 from models.domain.lifecycle import State
 from models.domain.policy import LadderStep as Rung
 from models.domain.terms import MODE_TERMS
+from models.services import findings
 from models.services.desk import Desk, coordinating_office, issue_notice, locked_lead, notice_facts
 from models.services.door import perform
 from models.store.base import utcnow
@@ -40,7 +44,8 @@ class SweepStep:
 
 
 def sweep_rectification(session: Session, desk: Desk, rectification_id: int) -> list[SweepStep]:
-    """Take every ladder step now due for one rectification, each at most once, ever."""
+    """Take the ladder's furthest rung now due for one rectification, each at most once,
+    ever — and none whose premise is false (docs/rules.md §2.7)."""
     audit.lock_chain(session)
     rectification = session.get_one(Rectification, rectification_id, populate_existing=True)
     if rectification.struck_off_at is not None or rectification.reported_at is not None:
@@ -51,12 +56,39 @@ def sweep_rectification(session: Session, desk: Desk, rectification_id: int) -> 
             select(LadderStep.step).where(LadderStep.rectification_id == rectification_id)
         )
     )
-    due = [r for r in desk.policy.overdue_ladder if r.offset <= offset and r.step not in taken]
-    if not due:
+    rung = next_rung(desk.policy.overdue_ladder, taken, offset, rectification, desk.today)
+    if rung is None:
         return []
     lead = locked_lead(session, desk, rectification.lead_id, "sweep.run")
-    office = coordinating_office(session) or desk.policy.numbering.issuer_name
-    return [_take(session, desk, rectification, lead, rung, offset, office) for rung in due]
+    office = coordinating_office(session) or desk.numbering.issuer_name
+    return [_take(session, desk, rectification, lead, rung, offset, office)]
+
+
+def next_rung(
+    ladder: Sequence[Rung], taken: set[str], offset: int, rectification: Any, today: date
+) -> Rung | None:
+    """The furthest rung whose time has come, past every rung taken, whose premise holds: a
+    reminder only before the deadline, accountability only once the new deadline a 督办 set
+    has passed. A missed sweep skips the rungs overtaken (no reminder after the deadline,
+    no urging beside a 督办)."""
+    passed = max((i for i, r in enumerate(ladder) if r.step in taken), default=-1)
+    due = [
+        rung
+        for i, rung in enumerate(ladder)
+        if i > passed
+        and rung.offset <= offset
+        and _premise_holds(rung, offset, rectification, today)
+    ]
+    return due[-1] if due else None
+
+
+def _premise_holds(rung: Rung, offset: int, rectification: Any, today: date) -> bool:
+    if rung.step == "reminder":
+        return offset < 0  # 期限将至: the deadline is still ahead
+    if rung.step == "accountability":  # 督办后仍未整改到位
+        renewed = rectification.renewed_deadline
+        return renewed is not None and today > renewed
+    return True
 
 
 def _take(
@@ -71,6 +103,7 @@ def _take(
     """One rung: its notice (the accountability proposal to ``office``, the others to the
     lead's entity), the step on the record; at supervision the lead is escalated."""
     kind = LADDER_KINDS[rung.step]
+    paragraphs = _rung_paragraphs(desk, rectification, rung, office)
     if rung.step == "supervision" and lead.state == State.rectifying:
         perform(
             session,
@@ -91,11 +124,8 @@ def _take(
         lead=lead,
         content=NoticeContent(
             addressee=addressee,
-            paragraphs=[
-                rung.worded(office),
-                f"整改期限：{documents.chinese_date(rectification.deadline)}。",
-            ],
-            facts=notice_facts(session, lead),
+            paragraphs=paragraphs,
+            facts=findings.entity_facts(session, lead),
             provisional=rectification.deadline_provisional,
         ),
         reason=f"逾期阶梯：{rung.step}",
@@ -109,6 +139,25 @@ def _take(
         )
     )
     return SweepStep(lead.id, rung.step, issued.document.number)
+
+
+def _rung_paragraphs(
+    desk: Desk, rectification: Rectification, rung: Rung, office: str
+) -> list[str]:
+    """What a rung's notice says: the policy's words and the deadline; a 督办 sets a new one."""
+    lapsed = documents.chinese_date(rectification.deadline)
+    if rung.step != "supervision":
+        return [rung.worded(office), f"整改期限：{lapsed}。"]
+    renewed = desk.calendar.add_working_days(
+        desk.today, desk.policy.deadlines.supervision_rectification
+    )
+    rectification.renewed_deadline = renewed.due
+    return [
+        rung.worded(office),
+        f"原整改期限：{lapsed}。请于{documents.chinese_date(renewed.due)}前"
+        f"（{renewed.working_days}个工作日）整改到位，并书面报告。"
+        "逾期仍未整改到位的，将依规提出问责建议。",
+    ]
 
 
 def sweep_decision(session: Session, desk: Desk, lead_id: int) -> SweepStep | None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from models import audit
 from models.domain.errors import BadInput, Problem, RuleRefused
+from models.domain.lifecycle import State
 from models.domain.orgview import OrgView
 from models.domain.people import Kind, Person, clean_text
 from models.domain.recusal import RecusalShortfall
@@ -211,6 +212,8 @@ def decide(
             },
         ),
     )
+    if lead.state == State.in_handling and mode.value == lead.handling_mode:
+        return None  # a 协作申请 refused: the lead goes on as it was handled
     return assign_under_recusal(session, desk, lead_id, mode=mode, authorised_by=by)
 
 

@@ -5,8 +5,11 @@ disposed (处置) and the people an outcome educated, held accountable or sancti
 units' monthly returns (月报) supply the rest, and replace a derived value of the same
 unit, month and indicator. A lead counts for the unit responsible for it: its lead unit
 once assigned, else the unit with jurisdiction once triaged, else the unit supervising
-its entity. Every query here groups by unit in the database: one row per unit comes
-back, never one per lead.
+its entity; a board scoped to some lead domains counts only the leads of those domains.
+An indicator only the returns supply is *filed* or not per unit and month: the sources
+count the months each unit filed, so a unit that filed nothing is missing (未报送), not
+zero. Every query here groups by unit in the database: one row per unit comes back, never
+one per lead.
 """
 
 from __future__ import annotations
@@ -41,6 +44,27 @@ OUTCOME_COUNTS = (
     "government_sanctions",
 )
 DERIVED = ("leads_received", "leads_closed", "leads_disposed", *OUTCOME_COUNTS)
+# The lead domains a board counts; None: every domain.
+Domains = Sequence[str] | None
+# A return-only indicator's rows are summed as value·PACK + 1, so one CASE per bound gives
+# both the value and the months filed (fewer than PACK in any period; a value is at most
+# 1,000,000, so value·PACK + 1 stays within PostgreSQL's INTEGER).
+PACK = 1024
+
+
+def return_only(indicator: str) -> bool:
+    """An indicator the leads' lifecycle cannot supply: only a unit's return gives it."""
+    return indicator not in DERIVED
+
+
+def filed(indicator: str) -> str:
+    """The key of the months a unit filed a return-only ``indicator`` for."""
+    return f"{indicator}__filed"
+
+
+def _of_domains(domains: Domains) -> tuple[ColumnElement[bool], ...]:
+    """The filter to a board's lead domains (nothing to filter for every domain)."""
+    return () if domains is None else (Lead.domain.in_(list(domains)),)
 
 
 def _credited_unit() -> ColumnElement[int]:
@@ -63,12 +87,17 @@ def _in_months(column: SQLColumnExpression[datetime | None], months: Sequence[st
 
 
 def lifecycle_facts(
-    months: Sequence[str], *, by_month: bool, units: Select | None = None
+    months: Sequence[str],
+    *,
+    by_month: bool,
+    units: Select | None = None,
+    domains: Domains = None,
 ) -> list[Select]:
     """The lifecycle's facts as (unit_id, [month,] indicator, value) selects: received,
     closed and disposed counts, and the outcomes' head counts (one scan for all four).
 
-    ``by_month`` splits them by month; ``units`` restricts them to some units.
+    ``by_month`` splits them by month; ``units`` restricts them to some units, ``domains``
+    to the leads of some domains.
     """
     keys = ["unit_id", "month"] if by_month else ["unit_id"]
 
@@ -80,7 +109,7 @@ def lifecycle_facts(
         ).select_from(Lead)
         for target in joins:
             query = query.join(target, target.lead_id == Lead.id)  # type: ignore[attr-defined]
-        query = query.where(*where)
+        query = query.where(*where, *_of_domains(domains))
         if units is not None:
             query = query.where(unit.in_(units))
         # By output name: the bounds are bound parameters, and PostgreSQL would not match
@@ -110,9 +139,9 @@ def lifecycle_facts(
     ]
 
 
-def merged(months: Sequence[str]) -> Subquery:
+def merged(months: Sequence[str], domains: Domains = None) -> Subquery:
     """(unit_id, month, indicator, value, derived, returned): the return wins."""
-    facts = union_all(*lifecycle_facts(months, by_month=True)).subquery()
+    facts = union_all(*lifecycle_facts(months, by_month=True, domains=domains)).subquery()
     rows = union_all(
         select(
             facts.c.unit_id,
@@ -149,14 +178,19 @@ def _named(code: str, sums: list[ColumnElement[int]]) -> list[ColumnElement[int]
     return [column.label(f"{code}_{b}") for b, column in enumerate(sums)]
 
 
-def sources_by_unit(bounds: Bounds, indicators: Sequence[str]) -> list[tuple[Select, list[str]]]:
+def sources_by_unit(
+    bounds: Bounds, indicators: Sequence[str], domains: Domains = None
+) -> list[tuple[Select, list[str]]]:
     """Per source of facts, a query of (unit_id, then per indicator it supplies, the
-    cumulative sums of `Bounds.before`) grouped by unit, and the indicators it supplies.
+    cumulative sums of `Bounds.before`) grouped by unit, and the indicators it supplies;
+    a return-only indicator's sums are packed with the months filed (`PACK`).
 
     Leads with a lead unit are read in unit order from a covering index, so the database
     groups a national year without sorting it; the few not yet assigned are grouped by
     the unit credited for them. A source none of ``indicators`` needs is not read.
+    ``domains`` scopes the leads' sources; a return is the unit's whatever the domain.
     """
+    scope = _of_domains(domains)
     sources: list[tuple[Select, list[str]]] = []
     by_time = {"leads_received": Lead.received_at, "leads_closed": Lead.closed_at}
     mine = [code for code in by_time if code in indicators]
@@ -165,12 +199,12 @@ def sources_by_unit(bounds: Bounds, indicators: Sequence[str]) -> list[tuple[Sel
         within = or_(*(bounds.within(by_time[code]) for code in mine))
         assigned = (
             select(Lead.lead_unit_id.label("unit_id"), *columns)
-            .where(Lead.lead_unit_id.is_not(None), within)
+            .where(Lead.lead_unit_id.is_not(None), within, *scope)
             .group_by(Lead.lead_unit_id)
         )
         unassigned = (
             select(_credited_unit().label("unit_id"), *columns)
-            .where(Lead.lead_unit_id.is_(None), within)
+            .where(Lead.lead_unit_id.is_(None), within, *scope)
             .group_by(literal_column("unit_id"))
         )
         sources += [(assigned, mine), (unassigned, mine)]
@@ -190,18 +224,20 @@ def sources_by_unit(bounds: Bounds, indicators: Sequence[str]) -> list[tuple[Sel
             )
             .select_from(table)
             .join(Lead, Lead.id == table.lead_id)
-            .where(bounds.within(table.decided_at))
+            .where(bounds.within(table.decided_at), *scope)
             .group_by(literal_column("unit_id"))
         )
         sources.append((query, mine))
-    for code in indicators:
-        returned = (
-            select(
-                MonthlyReturn.unit_id,
-                *_named(code, bounds.before(MonthlyReturn.period, MonthlyReturn.value)),
-            )
-            .where(MonthlyReturn.indicator == code, bounds.within(MonthlyReturn.period))
-            .group_by(MonthlyReturn.unit_id)
-        )
-        sources.append((returned, [code]))
-    return sources
+    return sources + [_returned(bounds, code) for code in indicators]
+
+
+def _returned(bounds: Bounds, code: str) -> tuple[Select, list[str]]:
+    """The returns of one indicator by unit; for a return-only one packed with the months
+    filed (a month's return is one row: the key is unique), in the same scan and CASE."""
+    value = MonthlyReturn.value * PACK + 1 if return_only(code) else MonthlyReturn.value
+    query = (
+        select(MonthlyReturn.unit_id, *_named(code, bounds.before(MonthlyReturn.period, value)))
+        .where(MonthlyReturn.indicator == code, bounds.within(MonthlyReturn.period))
+        .group_by(MonthlyReturn.unit_id)
+    )
+    return query, [code]

@@ -159,6 +159,9 @@ class Outcome(Base):
     party_sanctions: Mapped[int] = mapped_column(Integer, default=0)
     government_sanctions: Mapped[int] = mapped_column(Integer, default=0)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # 核查结论: what the handling unit verified — what a notice to the entity states. None
+    # for an outcome recorded before findings were; no notice is issued from it until set.
+    finding: Mapped[str | None] = mapped_column(Text)
 
 
 class Rectification(Base):
@@ -177,6 +180,8 @@ class Rectification(Base):
     struck_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     notice_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     follow_up_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # The new deadline a 督办 notice set: accountability waits for it to pass.
+    renewed_deadline: Mapped[date | None] = mapped_column(Date)
 
 
 class TriageProposal(Base):

@@ -1,5 +1,5 @@
-"""The organisation (docs/rules.md §1): units, zones, unit groups, supervised entities and
-the talent pool.
+"""The organisation (docs/rules.md §1): the commission, units, zones, unit groups,
+supervised entities and the talent pool.
 
 Codes are the natural keys users write (``R03``, ``E-XS-JINBI``); integer ids are
 for joins only.
@@ -24,6 +24,16 @@ class Zone(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+
+
+class CommissionRow(Base):
+    """The issuing commission, named by the organisation file: one row, or none yet."""
+
+    __tablename__ = "commission"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    abbreviation: Mapped[str] = mapped_column(String(16))
 
 
 class Unit(Base):
@@ -72,6 +82,8 @@ class Entity(Base):
     # The county commission whose territory it lies in; None for city departments.
     county_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     supervised_by_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    # The resident group of its field, where the organisation names one (joint handling).
+    resident_group_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"))
 
 

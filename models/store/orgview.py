@@ -69,7 +69,14 @@ def _entities(
     session: Session, unit_codes: dict[int, str], zone_codes: dict[int, str]
 ) -> tuple[dict[str, EntityView], dict[int, str]]:
     entity_rows = session.execute(
-        select(Entity.id, Entity.code, Entity.supervised_by_id, Entity.county_id, Entity.zone_id)
+        select(
+            Entity.id,
+            Entity.code,
+            Entity.supervised_by_id,
+            Entity.county_id,
+            Entity.zone_id,
+            Entity.resident_group_id,
+        )
     ).all()
     entities = {
         r.code: EntityView(
@@ -77,6 +84,7 @@ def _entities(
             unit_codes[r.supervised_by_id],
             unit_codes.get(r.county_id),
             zone_codes.get(r.zone_id),
+            unit_codes.get(r.resident_group_id),
         )
         for r in entity_rows
     }

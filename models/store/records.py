@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.store.base import Base, JSONType, UTCDateTime
 
 
 class Document(Base):
-    """An issued (or voided) document. Numbers run per issuer, kind and year, without gaps."""
+    """An issued (or voided, or held) document. Numbers run per issuer, kind and year,
+    without gaps."""
 
     __tablename__ = "documents"
     __table_args__ = (
@@ -32,12 +33,31 @@ class Document(Base):
     period: Mapped[str | None] = mapped_column(String(32))
     path: Mapped[str | None] = mapped_column(Text)
     sha256: Mapped[str | None] = mapped_column(String(64))
-    # pending (number allocated, not yet rendered) → issued, or → void (with its reason)
+    # pending (number allocated, not yet rendered) → issued, or → void (with its reason),
+    # or → held (it would name the lead's reporter; the fields in void_reason) → pending
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     title: Mapped[str | None] = mapped_column(String(100))
     content: Mapped[dict[str, object] | None] = mapped_column(JSONType)
+    # Why it is not issued: a void document's reason, or the fields a hold names.
     void_reason: Mapped[str | None] = mapped_column(Text)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Interview(Base):
+    """约谈 as held: who interviewed whom, on which day, and what followed — one record a
+    notice; notices held together in one meeting (集体约谈) share its name."""
+
+    __tablename__ = "interviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), unique=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    interviewer: Mapped[str] = mapped_column(String(100))
+    interviewee: Mapped[str] = mapped_column(String(100))
+    followed: Mapped[str] = mapped_column(Text)
+    meeting: Mapped[str | None] = mapped_column(String(100))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class MonthlyReturn(Base):

@@ -27,7 +27,7 @@ def test_a_rewritten_chain_is_named_by_verify_and_on_the_record(
     lead = cli("lead", "submit", EXAMPLES / "lead.json", check=0).stdout.strip()
     first = json.loads(cli("audit", "anchor", "--json", check=0).stdout)
     cli("lead", "import", EXAMPLES / "leads.jsonl", check=0)
-    monthly = ("escalate", "monthly", "--period", "2026-09", "--on", "2026-10-09", "--json")
+    monthly = ("escalate", "monthly", "--period", "2026-09", "--on", "2026-10-12", "--json")
     assert json.loads(cli(*monthly, check=0).stdout)["anchor"] == 2
     verified = json.loads(cli("audit", "verify", "--json", check=0).stdout)
     assert (verified["intact"], verified["anchors"], verified["anchor"]) == (True, 2, None)

@@ -16,6 +16,7 @@ import yaml
 
 from leadflow.bench.synthetic import write_leads
 from tests.conftest import EXAMPLES, ROOT, Cli, _cli_env
+from tests.e2e.worker import REPLAYED
 from tests.integration.history import write_returns
 
 pytestmark = pytest.mark.postgres
@@ -28,6 +29,7 @@ def test_two_workers_on_the_same_leads_and_escalations(
     figure,  # type: ignore[no-untyped-def]
 ) -> None:
     cli = Cli(cwd=tmp_path, env=_cli_env(tmp_path, postgres_url, prefect_api))
+    cli.env["LEADFLOW_TODAY"] = REPLAYED.isoformat()  # the workers act on the import's day
     cli("init", check=0)
     cli("org", "load", EXAMPLES / "kunming.yaml", check=0)
     entities = [

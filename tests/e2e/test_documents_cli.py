@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -69,11 +70,33 @@ def test_reading_a_reporter_is_audited_and_no_document_carries_one(
 
     exported = json.loads(rendered("audit", "export", "KM-2026-000102", "--json", check=0).stdout)
     text = pdf_text(exported["pdf"])
-    for words in ("问题线索审计记录", "KM-2026-000102", "reporter.read", "核实举报人身份"):
+    for words in ("问题线索审计记录", "KM-2026-000102", "查阅举报人信息", "核实举报人身份"):
         assert words in text, words
+    assert "reporter.read" not in text and "lead.receive" not in text  # Chinese, not codes
     assert "审计链完整" in text
     assert first_page_png(Path(exported["pdf"]), "audit_record").stat().st_size > 1000
     trail = json.loads(rendered("audit", "show", "KM-2026-000102", "--json", check=0).stdout)
     assert trail["events"][-1]["action"] == "audit.export"
     assert trail["events"][-1]["data"]["sha256"] == exported["sha256"]
     assert_no_reporter_anywhere(tmp_path / "output")
+
+
+def test_audit_show_reads_in_chinese(rendered: Cli) -> None:
+    """`audit show` for people: sources, channels, acts and states in Chinese, Beijing time
+    to the minute; own handling reads 自办（依干部管理权限）; --json keeps the codes."""
+    shown = rendered("audit", "show", "KM-2026-000102", check=0).stderr
+    assert "受理：信访举报（来信）" in shown and "[→ 受理]" in shown, shown
+    assert "[受理 → 分析研判]" in shown
+    for code in ("public_report", "via letter", "lead.receive", "received", "Z "):
+        assert code not in shown, code
+    assert re.search(r"  20\d\d-\d\d-\d\d \d\d:\d\d  ", shown)
+    own = rendered("audit", "show", "KM-2026-000101", check=0).stderr
+    assert "交办  [分析研判 → 办理中]  自办（依干部管理权限）" in own, own
+    assert "经依干部管理权限批准" not in own
+    trail = json.loads(rendered("audit", "show", "KM-2026-000102", "--json", check=0).stdout)
+    receipt = trail["events"][0]
+    assert (receipt["action"], receipt["state_after"]) == ("lead.receive", "received")
+    assert (
+        receipt["data"]["source"] == "public_report"
+        and receipt["reason"] == "受理：信访举报（来信）"
+    )

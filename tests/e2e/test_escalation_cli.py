@@ -16,7 +16,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from tests.conftest import EXAMPLES, Cli
 from tests.e2e.test_seed_stories import assert_no_reporter_anywhere, pdf_text
-from tests.integration.history import LAGGARDS, write_returns
+from tests.integration.history import INDICATORS, LAGGARDS, write_returns
 from tests.integration.test_documents_db import first_page_png
 
 
@@ -96,7 +96,9 @@ def test_monthly_run_issues_the_bulletin_and_warnings_once(
     # R10 was last in August but not in September; nobody was last in both.
     assert [d["document"] for d in first["issued"]] == ["bulletin"]
     assert first["already_issued"] == []
-    assert {z["unit"] for z in first["zero_reports"]} == {"R20", "C12"}
+    # C12 filed no return: not filed (未报送), which is no zero report.
+    assert {z["unit"] for z in first["zero_reports"]} == {"R20"}
+    assert [(m["board"], m["unit"]) for m in first["missing"]] == [("county", "C12")]
     [bulletin] = first["issued"]
     text = pdf_text(bulletin["pdf"])
     for words in ("多色榜", "2026年9月", "2026年1—9月", bulletin["number"], "驻市教育局纪检监察组"):
@@ -161,3 +163,123 @@ def test_quarterly_run_interviews_the_quarters_last(sqlite_cli: Cli, tmp_path: P
     assert again["issued"] == [] and len(again["already_issued"]) == len(ran["issued"])
     early = sqlite_cli("escalate", "quarterly", "--period", "2026-Q4")
     assert early.code == 1 and "has not ended" in early.stderr
+    record_interviews_held(
+        sqlite_cli, [d["number"] for d in ran["issued"] if d["document"] == "interview_notice"]
+    )
+
+
+def record_interviews_held(cli: Cli, numbers: list[str]) -> None:
+    """The interviews the notices asked for, recorded as held: one alone, the rest (if any)
+    together in one meeting (集体约谈); each once, each on the trail."""
+    held = ["--held-on", "2026-11-25", "--interviewer", "杨正晓", "--followed", "诫勉谈话"]
+    first, *rest = numbers
+    alone = [first, *held, "--interviewee", "主要负责人", "--reason", "约谈已开展"]
+    cli("interview", "record", *alone, "--json", check=0)
+    if rest:
+        together = [*rest, *held, "--interviewee", "各单位主要负责人", "--reason", "集体约谈"]
+        assert cli("interview", "record", *together).code == 1  # several only as a meeting
+        cli("interview", "record", *together, "--meeting", "第三季度集体约谈会", check=0)
+    again = cli("interview", "record", *alone)
+    assert again.code == 1 and "already recorded" in again.stderr
+    ahead = cli(
+        "interview",
+        "record",
+        first,
+        *held[:0],
+        "--held-on",
+        "2099-01-01",
+        "--interviewer",
+        "杨正晓",
+        "--interviewee",
+        "x",
+        "--followed",
+        "x",
+        "--reason",
+        "x",
+    )
+    assert ahead.code == 2 and "--held-on" in ahead.stderr
+    with sqlite3.connect(cli.cwd / "leadflow.db") as db:
+        rows = db.execute("SELECT count(*), count(meeting) FROM interviews").fetchone()
+        events = db.execute(
+            "SELECT count(*) FROM audit_events WHERE action = 'interview.held'"
+        ).fetchone()
+    assert rows == (len(numbers), len(rest)) and events == (len(numbers),)
+
+
+def test_a_month_with_missing_returns_shows_them_not_filed(sqlite_cli: Cli, tmp_path: Path) -> None:
+    """C12 filed nothing for September: on the board each indicator only a return gives is
+    missing (value null) and white, below every filed value; the bulletin lists it as
+    未报送, not as a zero report."""
+    setup(sqlite_cli, tmp_path)
+    board = json.loads(
+        sqlite_cli(
+            "board", "show", "--period", "2026-09", "--board", "county", "--json", check=0
+        ).stdout
+    )
+    units = {u["unit"]: u for u in board["units"]}
+    c12 = units["C12"]
+    assert not c12["zero_report"] and c12["last"]
+    filed_only = {
+        "direct_investigations",
+        "principal_duty_failures",
+        "supervisory_duty_failures",
+        "public_exposures",
+    }
+    for code, cell in c12["indicators"].items():
+        if code in filed_only:
+            assert cell == {
+                "value": None,
+                "rank": 14,
+                "color": "white",
+                "points": 1,
+                "missing": True,
+            }
+        else:
+            assert cell["value"] is not None and cell["missing"] is False
+    others = [c for u, row in units.items() if u != "C12" for c in row["indicators"].values()]
+    assert all(c["missing"] is False and isinstance(c["value"], int) for c in others)
+    table = sqlite_cli("board", "show", "--period", "2026-09", "--board", "county", check=0)
+    assert "未报送" in table.stderr
+
+    ran = json.loads(
+        sqlite_cli("escalate", "monthly", "--period", "2026-09", "--json", check=0).stdout
+    )
+    assert {z["unit"] for z in ran["zero_reports"]} == {"R20"}
+    [missing] = ran["missing"]
+    assert (missing["board"], missing["unit"], set(missing["indicators"])) == (
+        "county",
+        "C12",
+        filed_only,
+    )
+    [bulletin] = ran["issued"]
+    text = pdf_text(bulletin["pdf"])
+    assert "以下单位未按期报送本月月报（未报送）" in text
+    paragraph = text.split("以下单位未按期报送本月月报（未报送）")[1].split("。")[0]
+    assert "晋宁区纪委监委" in paragraph
+    assert "晋宁区纪委监委" not in text.split("零报告")[1].split("。")[0]
+    assert text.count("未报送") >= 4  # its four cells on the county board
+
+
+def test_escalate_monthly_waits_for_the_returns_deadline(sqlite_cli: Cli, tmp_path: Path) -> None:
+    """Before September's returns are due (the 3rd working day of October: Saturday the
+    10th, a working day on the official calendar), the run is refused while a unit has
+    not filed; once every unit has, it runs."""
+    sqlite_cli.env["LEADFLOW_TODAY"] = "2026-10-09"
+    sqlite_cli("init", check=0)
+    sqlite_cli("org", "load", EXAMPLES / "kunming.yaml", check=0)
+    sqlite_cli("stats", "import", write_returns(tmp_path / "returns.csv", ["2026-09"]), check=0)
+    early = sqlite_cli("escalate", "monthly", "--json")
+    assert early.code == 1 and early.stdout == ""
+    assert (
+        "returns for 2026-09 are due by 2026-10-10; 1 unit(s) have not filed: C12" in early.stderr
+    )
+    assert "Traceback" not in early.stderr
+    with sqlite3.connect(sqlite_cli.cwd / "leadflow.db") as db:
+        assert db.execute("SELECT count(*) FROM documents").fetchone() == (0,)
+    rows = [f"2026-09,C12,{k},3" for k in INDICATORS["county"]]
+    late = tmp_path / "late.csv"
+    late.write_text("period,unit,indicator,value\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    sqlite_cli("stats", "import", late, check=0)
+    ran = json.loads(sqlite_cli("escalate", "monthly", "--json", check=0).stdout)
+    assert ran["period"] == "2026-09" and ran["missing"] == []
+    assert [d["document"] for d in ran["issued"]] == ["bulletin"]

@@ -42,10 +42,13 @@ def test_prefect_yaml_declares_the_deployments() -> None:
         "monthly-escalation",
         "quarterly-escalation",
     } <= set(deployments)
-    # docs/rules.md §3: the 1st of each month; the 1st of January, April, July and October.
+    # docs/rules.md §3: every day from the 1st, the monthly deployment checks whether the
+    # month just ended is to run (its returns in or due); the 1st of January, April, July
+    # and October for the quarter.
     [monthly] = deployments["monthly-escalation"]["schedules"]
     [quarterly] = deployments["quarterly-escalation"]["schedules"]
-    assert monthly["cron"].split()[2:] == ["1", "*", "*"]
+    assert monthly["cron"].split()[2:] == ["*", "*", "*"]
+    assert deployments["monthly-escalation"]["parameters"] == {"scheduled": True}
     assert quarterly["cron"].split()[2:] == ["1", "1,4,7,10", "*"]
     for d in deployments.values():
         module, _, name = d["entrypoint"].partition(":")

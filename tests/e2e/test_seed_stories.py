@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import yaml
 
 from models.config.policy import default_policy
 from models.domain.workdays import WorkCalendar
@@ -24,6 +25,7 @@ LEADS = {
     json.loads(line)["external_id"]: json.loads(line)
     for line in (EXAMPLES / "leads.jsonl").read_text(encoding="utf-8").splitlines()
 }
+ORG = yaml.safe_load((EXAMPLES / "kunming.yaml").read_text(encoding="utf-8"))
 REPORTER_IDENTITIES = [
     v
     for lead in LEADS.values()
@@ -81,6 +83,9 @@ def assert_no_reporter_anywhere(output: Path) -> None:
             assert identity not in text, f"{identity} in {pdf.name}"
 
 
+VERIFIED = "经查，两名窗口工作人员工作日上班时间在电脑上玩游戏，情况属实"
+
+
 def test_seed_000_window_staff_gaming_after_zero_reports(office: Cli, tmp_path: Path) -> None:
     """000_unit_group_supervision.txt: a unit group's inspection of 金碧街道 → first form →
     rectification → follow-up → struck off."""
@@ -111,6 +116,8 @@ def test_seed_000_window_staff_gaming_after_zero_reports(office: Cli, tmp_path: 
         "first_form",
         "--educated",
         "2",
+        "--finding",
+        VERIFIED,
         "--reason",
         "两名窗口工作人员批评教育",
     )
@@ -118,6 +125,8 @@ def test_seed_000_window_staff_gaming_after_zero_reports(office: Cli, tmp_path: 
     [rectification_notice] = rectify["notices"]
     text = pdf_text(rectification_notice["pdf"])
     assert "西山区金碧街道" in text and "2026年6月15日" in text  # 10 working days from Mon 1 June
+    # The street is told what was verified, not the report's words as if proven.
+    assert VERIFIED in text and "突击检查发现" not in text and "反映问题" not in text
     step(office, "lead", "report", str(lead_id), "--reason", "街道报送整改情况")
     failed = step(office, "lead", "follow-up", str(lead_id), "--failed", "--reason", "回头看未到位")
     assert failed["state"] == "rectifying"  # not struck off without verification
@@ -165,6 +174,13 @@ def test_seed_001_market_rent_fraud_joint_handling(office: Cli, tmp_path: Path) 
     assert draw["leader"] in draw["team"] and not set(draw["team"]) & set(excluded)
     text = pdf_text(decided["notices"][0]["pdf"])
     assert "一事一授权" in text and "杨正晓" in text and "第二监督检查室" in text
+    # 室组地: the market's own resident group and the county commission handle it together,
+    # and the team is drawn from their people first.
+    units = next(e for e in events if e["action"] == "lead.assign")["data"]["units"]
+    assert units["co_units"] == ["R12", "C03"]
+    assert "驻市市场监督管理局纪检监察组" in text and "官渡区纪委监委" in text
+    homes = {p["code"]: p["home_unit"] for p in ORG["people"]}
+    assert {homes[m] for m in draw["team"]} & {units["lead_unit"], "R12", "C03"}
     step(
         office,
         "lead",
@@ -188,6 +204,8 @@ def test_seed_001_market_rent_fraud_joint_handling(office: Cli, tmp_path: Path) 
         "1",
         "--government-sanctions",
         "1",
+        "--finding",
+        "刘某利用职务便利违规收取、骗取商户租金，涉嫌违纪违法",
         "--reason",
         "立案审查调查",
     )
@@ -229,6 +247,8 @@ def test_seed_000_stalled_demolition_overdue_ladder(office: Cli, tmp_path: Path)
         "first_form",
         "--accountable",
         "1",
+        "--finding",
+        "仓库拆除工作推进不力，责任单位未按期完成拆除",
         "--reason",
         "约谈分管副县长",
     )
@@ -251,8 +271,17 @@ def test_seed_000_stalled_demolition_overdue_ladder(office: Cli, tmp_path: Path)
     assert sweep_on(ladder["urging"]) == ["urging"]
     assert sweep_on(ladder["supervision"]) == ["supervision"]
     assert step(office, "audit", "show", str(lead_id))["state"] == "escalated"
-    assert sweep_on(ladder["accountability"]) == ["accountability"]
-    assert sweep_on(ladder["accountability"] + 5) == []
+    supervision = next(
+        e["data"]
+        for e in trail(office, lead_id)
+        if e["action"] == "document.issue" and e["data"]["kind"] == "supervision_notice"
+    )
+    text = pdf_text(supervision["path"])
+    assert "原整改期限" in text and "前（10个工作日）整改到位" in text  # 督办 sets a new deadline
+    # 问责 says "督办后仍未整改到位": not before the new deadline has passed.
+    assert sweep_on(ladder["supervision"] + 10) == []
+    assert sweep_on(ladder["supervision"] + 11) == ["accountability"]
+    assert sweep_on(ladder["supervision"] + 16) == []
     kinds = [e["data"]["kind"] for e in trail(office, lead_id) if e["action"] == "document.issue"]
     assert kinds == [
         "assignment_notice",
@@ -290,10 +319,52 @@ def test_seed_004_malicious_report_name_cleared(office: Cli, tmp_path: Path) -> 
         str(lead_id),
         "--kind",
         "false_accusation",
+        "--finding",
+        "经调取监控、走访办事群众，窗口工作人员未有刁难群众行为，举报内容无中生有",
         "--reason",
         "举报者无中生有，责令书面检讨",
     )
     step(office, "lead", "close", str(lead_id), "--reason", "还被举报者清白")
     outcome = next(e for e in trail(office, lead_id) if e["action"] == "lead.outcome")
-    assert outcome["data"]["subject_name_cleared"] and outcome["data"]["reporter_criticised"]
+    assert outcome["data"]["reporter_criticised"]  # a named reporter of a false accusation
+    issued = [e["data"] for e in trail(office, lead_id) if e["action"] == "document.issue"]
+    [clearing] = [d for d in issued if d["kind"] == "name_clearing_notice"]
+    text = pdf_text(clearing["path"])
+    assert "澄清正名通知书" in text and "诬告陷害" in text and "澄清正名" in text
     assert_no_reporter_anywhere(Path(office.env["LEADFLOW_OUTPUT_DIR"]))
+
+
+def test_seed_000_a_risk_point_tells_the_street_nothing_was_found(
+    office: Cli, tmp_path: Path
+) -> None:
+    """A report whose verification finds no violation: the outcome is a risk point, and the
+    notice to the entity says nothing was found and names the risk — never the report's
+    words as a finding."""
+    lead_id = submit(office, tmp_path, "KM-2026-000101")["lead_id"]
+    step(
+        office,
+        "lead",
+        "dispose",
+        str(lead_id),
+        "--method",
+        "preliminary_verification",
+        "--reason",
+        "初步核实",
+    )
+    risk = "窗口考勤和上网管理制度执行不严"
+    step(
+        office,
+        "lead",
+        "outcome",
+        str(lead_id),
+        "--kind",
+        "risk_point",
+        "--finding",
+        risk,
+        "--reason",
+        "未发现违纪问题，列为风险点",
+    )
+    [notice] = step(office, "lead", "rectify", str(lead_id), "--reason", "健全制度")["notices"]
+    text = pdf_text(notice["pdf"])
+    assert "未发现违纪违法事实" in text and risk in text
+    assert "存在下列问题" not in text and "玩游戏" not in text

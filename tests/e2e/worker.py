@@ -15,21 +15,32 @@ from models.domain.errors import LeadFlowError
 from models.domain.people import system
 from models.services import escalations
 from models.services.desk import Desk
-from models.services.disposal import dispose, record_outcome
+from models.services.disposal import HandledCounts, dispose, record_outcome
 from models.services.policy import in_force
 from models.services.rectification import order_rectification
 from models.store.database import make_engine, transaction
+from tests.conftest import KUNMING, on_day
+
+# The day the workers replay: the synthetic leads were received by then, and imported on it.
+REPLAYED = date(2026, 11, 30)
 
 
 def main() -> None:
     url, output, name, start_at, *ids = sys.argv[1:]
     engine = make_engine(url)
     with transaction(engine) as session:
-        desk = Desk(system(name), date(2026, 11, 22), in_force(session), Path(output))
+        desk = on_day(Desk(system(name), REPLAYED, in_force(session), Path(output), KUNMING))
     steps = [
         lambda s, i: dispose(s, desk, i, method="talk_letter", reason=f"{name}处置"),
         lambda s, i: record_outcome(
-            s, desk, i, kind="first_form", form=1, educated=1, reason=f"{name}结果"
+            s,
+            desk,
+            i,
+            kind="first_form",
+            form=1,
+            counts=HandledCounts(educated=1),
+            finding="违规发放补贴",
+            reason=f"{name}结果",
         ),
         lambda s, i: order_rectification(s, desk, i, reason=f"{name}整改"),
     ]

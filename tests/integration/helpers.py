@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections import deque
+from datetime import date
 
 from sqlalchemy import Engine
 
+from models import audit
 from models.domain.lifecycle import INITIAL, MOVES, State
 from models.inputs.readers import read_jsonl
 from models.inputs.schemas import LeadIn
 from models.services import intake
 from models.services.door import perform
 from models.store.database import transaction
+from models.store.periods import SHANGHAI
 from tests.conftest import EXAMPLES
 
 
@@ -19,9 +22,15 @@ def example_leads() -> list[LeadIn]:
     return [x.item for x in read_jsonl(EXAMPLES / "leads.jsonl", LeadIn)]
 
 
-def receive(engine: Engine, lead: LeadIn) -> int:
-    with transaction(engine) as session:
-        result = intake.register(session, [intake.Arrival(lead, "test")], actor="test")
+def receive(engine: Engine, lead: LeadIn, *, on: date | None = None) -> int:
+    """The lead registered on the day it was received, or ``on`` (a replayed day, as a
+    test's desks act on theirs)."""
+    token = audit.REPLAYED_ON.set(on or lead.received_at.astimezone(SHANGHAI).date())
+    try:
+        with transaction(engine) as session:
+            result = intake.register(session, [intake.Arrival(lead, "test")], actor="test")
+    finally:
+        audit.REPLAYED_ON.reset(token)
     assert not result.problems
     return result.receipts[0].lead_id
 

@@ -31,7 +31,7 @@ from models.store.database import transaction
 from models.store.lead import Assignment, Lead, TriageProposal
 from models.store.organisation import Unit
 from models.store.records import Document
-from tests.conftest import EXAMPLES, snapshot
+from tests.conftest import EXAMPLES, KUNMING, on_day, snapshot
 from tests.integration.helpers import example_leads, receive
 
 ENTITIES = [e["code"] for e in yaml.safe_load((EXAMPLES / "kunming.yaml").read_text())["entities"]]
@@ -45,7 +45,9 @@ def _leads(tmp_path: Path, prefix: str) -> list[LeadIn]:
 
 
 def _desk(tmp_path: Path) -> Desk:
-    return Desk(system("测试员"), date(2026, 9, 7), default_policy(), tmp_path / "out")
+    return on_day(
+        Desk(system("测试员"), date(2026, 9, 7), default_policy(), tmp_path / "out", KUNMING)
+    )
 
 
 def _import(
@@ -134,7 +136,7 @@ def test_a_batch_and_one_at_a_time_leave_the_same_record(
     desk = _desk(tmp_path)
     _import(org_engine, desk, _leads(tmp_path, "BAT"), read_back=read_back)
     for lead in _leads(tmp_path, "ONE"):
-        lead_id = receive(org_engine, lead)
+        lead_id = receive(org_engine, lead, on=desk.today)
         with transaction(org_engine) as session:
             triage(session, desk, lead_id)
 
@@ -229,16 +231,14 @@ def test_a_batch_of_notices_is_numbered_in_order_and_a_known_key_takes_no_number
             return documents.issue_many(
                 session,
                 list(requests),
-                numbering=policy.numbering,
+                numbering=policy.numbering.of(KUNMING),
                 actor="t",
                 reason="t",
                 on=date(2026, 10, 9),
             )
 
     def number(serial: int) -> str:
-        return (
-            f"{policy.numbering.issuer}{policy.numbering.kinds['work_warning']}〔2026〕{serial}号"
-        )
+        return f"{KUNMING.abbreviation}{policy.numbering.kinds['work_warning']}〔2026〕{serial}号"
 
     first = issue(request("a", "甲"), request("b", "乙"), request("a", "丙"))
     assert [a.number for a in first] == [number(1), number(2), number(1)]

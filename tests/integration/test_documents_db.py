@@ -20,7 +20,7 @@ from models.services.policy import in_force
 from models.store.database import transaction
 from models.store.lead import Lead
 from models.store.records import Document
-from tests.conftest import ROOT
+from tests.conftest import KUNMING, ROOT
 from tests.integration.helpers import example_leads, receive
 
 ON = date(2026, 10, 9)
@@ -56,7 +56,7 @@ def issue_and_render(engine: Engine, out: Path, *, kind: str, key: str, content)
             kind=kind,
             key=key,
             content=content,
-            numbering=in_force(session).numbering,
+            numbering=in_force(session).numbering.of(KUNMING),
             actor="测试员",
             reason="测试",
             on=ON,

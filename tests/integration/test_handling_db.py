@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -41,6 +41,7 @@ from models.store.lead import (
 )
 from models.store.organisation import Unit
 from models.store.records import Document
+from tests.conftest import KUNMING, on_day
 from tests.integration.helpers import example_leads, receive
 
 
@@ -48,7 +49,7 @@ def desk(tmp_path: Path, day: date, **policy_changes: object) -> Desk:
     policy = default_policy()
     if policy_changes:
         policy = policy.model_copy(update=policy_changes)
-    return Desk(system("测试员"), day, policy, tmp_path / "out")
+    return on_day(Desk(system("测试员"), day, policy, tmp_path / "out", KUNMING))
 
 
 def lead_by(external_id: str):  # type: ignore[no-untyped-def]
@@ -63,7 +64,9 @@ def test_a_deadline_into_an_uncovered_year_is_marked_on_the_notice_and_in_the_tr
     with transaction(org_engine) as session:
         triage(session, d, lead_id)  # own handling: assigned at once
         dispose(session, d, lead_id, method="preliminary_verification", reason="核实")
-        record_outcome(session, d, lead_id, kind="first_form", reason="教育")
+        record_outcome(
+            session, d, lead_id, kind="first_form", reason="教育", finding="违规发放补贴"
+        )
         rectification = order_rectification(session, d, lead_id, reason="整改", days=15)
     assert rectification.deadline == date(2027, 1, 11) and rectification.deadline_provisional
     with transaction(org_engine) as session:
@@ -146,17 +149,25 @@ def test_the_ladder_takes_each_step_once_even_when_swept_twice(
     with transaction(org_engine) as session:
         triage(session, d, lead_id)
         dispose(session, d, lead_id, method="preliminary_verification", reason="核实")
-        record_outcome(session, d, lead_id, kind="first_form", reason="教育")
+        record_outcome(
+            session, d, lead_id, kind="first_form", reason="教育", finding="违规发放补贴"
+        )
         rectification = order_rectification(session, d, lead_id, reason="整改", days=5)
     late = desk(tmp_path, date(2026, 8, 31))
-    for _ in range(2):
+    for _ in range(2):  # sweeps missed for weeks: the furthest rung only, once
         with transaction(org_engine) as session:
             sweep_rectification(session, late, rectification.id)
     with transaction(org_engine) as session:
         steps = list(session.scalars(select(LadderStep.step).order_by(LadderStep.id)))
         state = session.get(Lead, lead_id).state
-    assert steps == ["reminder", "urging", "supervision", "accountability"]
-    assert state == "escalated"
+        renewed = session.get_one(type(rectification), rectification.id).renewed_deadline
+    # No reminder after the deadline, no urging beside the 督办, no 问责 on the same day.
+    assert steps == ["supervision"] and state == "escalated"
+    assert renewed == late.calendar.add_working_days(late.today, 10).due
+    for day, taken in ((renewed, []), (renewed + timedelta(days=1), ["accountability"])):
+        with transaction(org_engine) as session:
+            done = sweep_rectification(session, desk(tmp_path, day), rectification.id)
+        assert [s.step for s in done] == taken  # 问责 once the new deadline has passed
 
 
 def test_escalated_handling_moves_jurisdiction_up(org_engine: Engine, tmp_path: Path) -> None:
@@ -190,7 +201,14 @@ def test_each_step_waits_for_the_one_before_it(org_engine: Engine, tmp_path: Pat
         with transaction(org_engine) as session:
             step(session)
 
-    outcome = partial(record_outcome, desk=d, lead_id=lead_id, kind="first_form", reason="教育")
+    outcome = partial(
+        record_outcome,
+        desk=d,
+        lead_id=lead_id,
+        kind="first_form",
+        reason="教育",
+        finding="违规发放补贴",
+    )
     refused("outcome", f"an outcome follows disposal; lead {lead_id} is 'in_handling'", outcome)
     done(lambda s: dispose(s, d, lead_id, method="preliminary_verification", reason="核实"))
     refused(

@@ -41,14 +41,14 @@ from models.services.policy import install
 from models.services.triage import decide
 from models.store.lead import Lead
 from models.store.organisation import Entity, Unit
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, KUNMING, on_day
 from tests.integration.helpers import example_leads, receive
 
 Perform = Callable[[Session, Person, int, Path], Any]
 
 
 def _desk(who: Person, out: Path) -> Desk:
-    return Desk(who, date(2026, 10, 15), default_policy(), out)
+    return on_day(Desk(who, date(2026, 10, 15), default_policy(), out, KUNMING))
 
 
 def _org() -> Any:
@@ -67,7 +67,7 @@ PERFORM: dict[str, Perform] = {
         s, _desk(p, o), i, method="talk_letter", reason="r"
     ),
     "lead.outcome": lambda s, p, i, o: disposal.record_outcome(
-        s, _desk(p, o), i, kind="first_form", reason="r", form=1
+        s, _desk(p, o), i, kind="first_form", reason="r", finding="f", form=1
     ),
     "lead.rectify": lambda s, p, i, o: rectification.order_rectification(
         s, _desk(p, o), i, reason="r"

@@ -34,7 +34,7 @@ from models.services.triage import triage
 from models.store.base import utcnow
 from models.store.database import transaction
 from models.store.records import Document, PolicyRecord
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, KUNMING, on_day
 from tests.integration.helpers import example_leads, receive
 from tests.integration.history import write_returns
 
@@ -74,7 +74,7 @@ def other_engine(engine: Engine, tmp_path: Path) -> Engine:
 
 def desk(engine: Engine, tmp_path: Path, day: date) -> Desk:
     with transaction(engine) as session:
-        return Desk(system("督查员"), day, in_force(session), tmp_path / "out")
+        return on_day(Desk(system("督查员"), day, in_force(session), tmp_path / "out", KUNMING))
 
 
 def contents(engine: Engine, kind: str) -> list[dict[str, Any]]:
@@ -160,15 +160,16 @@ def test_the_sweep_says_what_the_policy_and_the_organisation_say(
     with transaction(other_engine) as session:
         triage(session, start, lead_id)  # own handling: assigned at once
         dispose(session, start, lead_id, method="preliminary_verification", reason="核实")
-        record_outcome(session, start, lead_id, kind="first_form", reason="教育")
+        record_outcome(
+            session, start, lead_id, kind="first_form", reason="教育", finding="违规发放补贴"
+        )
         rectification = order_rectification(session, start, lead_id, reason="整改", days=5)
         triage(session, start, undecided)  # joint handling proposed: a leader must decide
+    for day in (date(2026, 6, 9), date(2026, 8, 31), date(2026, 10, 30)):  # 催办, 督办, 问责
+        with transaction(other_engine) as session:
+            sweep_rectification(session, desk(other_engine, tmp_path, day), rectification.id)
     with transaction(other_engine) as session:
-        sweep_rectification(
-            session, desk(other_engine, tmp_path, date(2026, 8, 31)), rectification.id
-        )
-    with transaction(other_engine) as session:
-        sweep_decision(session, desk(other_engine, tmp_path, date(2026, 6, 9)), undecided)
+        sweep_decision(session, desk(other_engine, tmp_path, date(2026, 10, 30)), undecided)
 
     [supervision] = contents(other_engine, "supervision_notice")
     assert supervision["paragraphs"][0] == SUPERVISION.format(office=OFFICE)
@@ -186,10 +187,13 @@ def test_the_sweep_says_what_the_policy_and_the_organisation_say(
 
 
 def old_body() -> dict[str, Any]:
-    """The default policy as stored before notices' wording and the work warning's reply
-    deadline were part of it."""
+    """The default policy as stored before notices' wording, the work warning's reply
+    deadline, the returns' deadline and the boards' scope were part of it."""
     body = default_policy().model_dump(mode="json")
     del body["notices"], body["deadlines"]["work_warning_reply"]
+    del body["deadlines"]["monthly_returns"]
+    for board in body["boards"].values():
+        del board["domains"], board["units"]
     for rung in body["overdue_ladder"]:
         del rung["notice"]
     return body
@@ -204,6 +208,8 @@ def test_a_policy_stored_before_the_wording_was_policy_still_loads(
         policy = in_force(session)
     assert policy == default_policy()  # every new field defaults to what notices said
     assert policy.deadlines.work_warning_reply == 15
+    assert policy.deadlines.monthly_returns == 3  # the 3rd working day of the next month
+    assert {(b.domains, b.units) for b in policy.boards.values()} == {(None, None)}  # all
     assert policy.notices.commission == "市纪委监委"
     assert [r.worded("党风政风监督室") for r in policy.overdue_ladder][2] == (
         "整改逾期未完成，现由党风政风监督室挂牌督办，请限期整改到位。"
@@ -212,6 +218,21 @@ def test_a_policy_stored_before_the_wording_was_policy_still_loads(
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(old_body(), allow_unicode=True), encoding="utf-8")
     assert read_policy(path) == default_policy()
+
+
+def test_a_board_names_each_domain_and_unit_once() -> None:
+    body = old_body()
+    for scope in ({"domains": []}, {"units": ["C06", "C06"]}):
+        with pytest.raises(ValidationError, match="each once"):
+            Policy.model_validate(
+                {
+                    **body,
+                    "boards": {**body["boards"], "county": {**body["boards"]["county"], **scope}},
+                }
+            )
+    body["deadlines"]["monthly_returns"] = 11  # past the 10th working day: refused
+    with pytest.raises(ValidationError, match="monthly_returns"):
+        Policy.model_validate(body)
 
 
 def test_a_rung_may_name_only_the_office() -> None:

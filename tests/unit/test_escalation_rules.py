@@ -19,7 +19,7 @@ SCORING = default_policy().scoring
 IND = ["leads_received", "leads_closed"]
 
 
-def scored(values: dict[str, tuple[int, int]], units: list[str] | None = None):  # type: ignore[no-untyped-def]
+def scored(values: dict[str, tuple[int | None, int | None]], units: list[str] | None = None):  # type: ignore[no-untyped-def]
     codes = sorted(units or values)
     return score_columns(
         {k: [values.get(u, (0, 0))[i] for u in codes] for i, k in enumerate(IND)},
@@ -66,9 +66,33 @@ def test_quarter_last_place_gets_interview_notices() -> None:
     assert quarterly_decisions({"county": month("C")}, period="2026-Q3") == [
         Decision("interview_notice", "county", "C", "2026-Q3")
     ]
-    # All values equal: every unit shares the lowest score — to the letter, all are last.
+    # All values equal: last place needs someone above it, so no one is interviewed.
     tied = scored({u: (3, 3) for u in FIVE})
-    assert len(quarterly_decisions({"resident": tied}, period="2026-Q3")) == 5
+    assert quarterly_decisions({"resident": tied}, period="2026-Q3") == []
+
+
+def test_a_board_where_every_unit_ties_warns_no_one() -> None:
+    """Equal scores from unequal values (each unit red on one indicator, white on the
+    other) and equal values alike: no one is last, so no one is warned or interviewed."""
+    crossed = scored({"A": (9, 1), "B": (1, 9), "C": (5, 5)}, ["A", "B", "C"])
+    assert len(set(crossed.scores)) == 1 and crossed.last == []
+    tied = scored({u: (3, 3) for u in FIVE})
+    for boards in ([crossed, crossed], [tied, tied], [month("E"), tied]):
+        decisions = monthly_decisions({"resident": boards}, period="2026-09", running=2)
+        assert [d for d in decisions if d.document == "work_warning"] == []
+    assert quarterly_decisions({"resident": tied, "county": crossed}, period="2026-Q3") == []
+
+
+def test_a_unit_that_has_not_filed_is_not_a_zero_report() -> None:
+    """Zero on every indicator is a zero report; not filing is 未报送, not zero."""
+    board = scored(
+        {"A": (5, 9), "B": (0, 0), "C": (None, 0), "D": (None, None)}, ["A", "B", "C", "D"]
+    )
+    assert board.zero_reports == ["B"]
+    assert board.missing == {"C": ["leads_received"], "D": ["leads_received", "leads_closed"]}
+    decisions = monthly_decisions({"county": [board, board]}, period="2026-09", running=2)
+    assert [d.unit for d in decisions if d.document == "zero_report"] == ["B"]
+    assert [d.unit for d in decisions if d.document == "work_warning"] == ["D"]
 
 
 def test_value_changes_name_each_changed_value() -> None:

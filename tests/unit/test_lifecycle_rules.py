@@ -33,6 +33,7 @@ from models.domain.lifecycle import (
 DIAGRAM = {
     ("received", "triaged"),
     ("triaged", "in_handling"),
+    ("in_handling", "in_handling"),  # ours: handled anew once a 协作申请 is granted
     ("triaged", "closed"),
     ("in_handling", "on_hold"),
     ("in_handling", "disposed"),

@@ -33,6 +33,7 @@ def test_every_command_that_touches_data_is_in_the_table() -> None:
     # The stack's and the bench's commands act on no LeadFlow data of the database.
     shell = {"leadflow up", "leadflow down", "leadflow status", "leadflow worker", "leadflow bench"}
     shell |= {"leadflow web"}  # serves the API, whose routes are checked below
+    shell |= {"leadflow doctor"}  # checks the machine: fonts, tools, services; reads no lead
     assert commands - shell <= named, sorted(commands - shell - named)
 
 

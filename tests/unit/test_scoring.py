@@ -84,10 +84,75 @@ def test_a_hand_worked_board() -> None:
     assert rows["D"].yellow and rows["D"].score == 8  # yellow changes no points
 
 
-def test_all_values_equal_are_all_red() -> None:
+def test_all_values_equal_are_all_blue_and_no_one_is_last() -> None:
     rows = board({u: {"leads_received": 3, "leads_closed": 3} for u in "ABCDEFG"})
-    assert {c.color for r in rows.values() for c in r.cells.values()} == {"red"}
-    assert all(r.last and r.rank == 1 for r in rows.values())  # everyone shares last place
+    # An indicator on which every unit has the same value distinguishes nobody.
+    assert {c.color for r in rows.values() for c in r.cells.values()} == {"blue"}
+    assert {(c.rank, c.points) for r in rows.values() for c in r.cells.values()} == {(1, 3)}
+    # Last place needs someone above it.
+    assert all(r.rank == 1 and r.score == 6 and not r.last for r in rows.values())
+
+
+def test_an_all_zero_indicator_is_blue_for_every_unit_beside_one_that_ranks() -> None:
+    values = {
+        u: {"leads_received": v, "leads_closed": 0}
+        for u, v in zip("ABCDE", [9, 8, 7, 6, 1], strict=True)
+    }
+    rows = board(values)
+    assert {r.cells["leads_closed"].color for r in rows.values()} == {"blue"}
+    assert [rows[u].cells["leads_received"].color for u in "ABCDE"] == [
+        "red",
+        "red",
+        "red",
+        "blue",
+        "white",
+    ]
+    assert [u for u, r in rows.items() if r.last] == ["E"]  # 1 + 3 against 3 + 3 and more
+    assert all(r.zero_report is False for r in rows.values())
+
+
+def test_a_value_not_filed_ranks_below_every_filed_value_and_is_white() -> None:
+    values = {
+        u: {"leads_received": v, "leads_closed": 2}
+        for u, v in zip("ABCDEF", [9, 8, 7, 5, 0, None], strict=True)
+    }
+    rows = board(values)
+    missing = rows["F"].cells["leads_received"]
+    assert (missing.value, missing.missing, missing.rank, missing.color) == (None, True, 6, "white")
+    # The lowest filed value is not the lowest place while a value is missing: blue.
+    assert (rows["E"].cells["leads_received"].rank, rows["E"].cells["leads_received"].color) == (
+        5,
+        "blue",
+    )
+    assert not rows["E"].cells["leads_received"].missing
+    assert rows["F"].cells["leads_received"].as_dict() == {
+        "value": None,
+        "rank": 6,
+        "color": "white",
+        "points": 1,
+        "missing": True,
+    }
+    # F is scored below E, who filed zero: not as if it had filed zero (E and F would tie).
+    assert rows["F"].score < rows["E"].score and [u for u, r in rows.items() if r.last] == ["F"]
+    as_zero = board({**values, "F": {"leads_received": 0, "leads_closed": 2}})
+    assert sorted(u for u, r in as_zero.items() if r.last) == ["E", "F"]  # what F did not do
+    # A unit that has not filed is not a zero report; one at zero on every indicator is.
+    zeros = board({**values, "E": {"leads_received": 0, "leads_closed": 0}})
+    assert zeros["E"].zero_report and not zeros["F"].zero_report
+    nothing = board({"A": {"leads_received": None, "leads_closed": 0}, "B": {}})
+    assert not nothing["A"].zero_report and nothing["B"].zero_report
+
+
+def test_an_indicator_no_unit_filed_is_white_for_all_and_singles_out_no_one() -> None:
+    rows = board({u: {"leads_received": 4, "leads_closed": None} for u in "ABCDE"})
+    assert {r.cells["leads_closed"].color for r in rows.values()} == {"white"}
+    assert {r.cells["leads_received"].color for r in rows.values()} == {"blue"}
+    assert not any(r.last or r.zero_report for r in rows.values())
+    # Filed values all equal beside a missing one: the filers share rank 1, above it.
+    rows = board(
+        {"A": {"leads_received": 4}, "B": {"leads_received": 4}, "C": {"leads_received": None}}
+    )
+    assert [rows[u].cells["leads_received"].color for u in "ABC"] == ["red", "red", "white"]
 
 
 def test_fewer_than_four_units_are_all_red() -> None:
@@ -128,7 +193,7 @@ def test_bad_periods(period: str) -> None:
 
 values_st = st.dictionaries(
     st.text("ABCDEFGHIJ", min_size=1, max_size=2),
-    st.fixed_dictionaries({i: st.integers(0, 20) for i in IND}),
+    st.fixed_dictionaries({i: st.integers(0, 20) | st.none() for i in IND}),
     min_size=1,
     max_size=12,
 )
@@ -149,24 +214,36 @@ def test_the_board_does_not_depend_on_order(values, data) -> None:  # type: igno
     assert a == b
 
 
+def expected_colour(value: int | None, column: list[int | None]) -> tuple[int, str]:
+    """docs/rules.md §3 read plainly: a missing value (None) ranks below every filed one."""
+    filed = [v for v in column if v is not None]
+    if value is None:
+        return 1 + len(filed), "white"
+    rank = 1 + sum(v > value for v in filed)
+    if len(set(column)) == 1:
+        return rank, "blue"  # every unit has the same value
+    if rank <= 3:
+        return rank, "red"
+    lowest = None if None in column else min(filed)
+    return rank, "white" if value == lowest else "blue"
+
+
 @given(values=values_st)
 def test_colours_points_and_scores_follow_the_rules(values) -> None:  # type: ignore[no-untyped-def]
     rows = score_board(values, units=list(values), indicators=IND, yellow=set(), scoring=SCORING)
     for indicator in IND:
-        column = {r.unit: r.cells[indicator].value for r in rows}
-        lowest = min(column.values())
+        column = [r.cells[indicator].value for r in rows]
         for r in rows:
             cell = r.cells[indicator]
-            assert cell.rank == 1 + sum(v > cell.value for v in column.values())
-            expected = "red" if cell.rank <= 3 else ("white" if cell.value == lowest else "blue")
-            assert (
-                cell.color == expected
-                and cell.points == {"red": 5, "blue": 3, "white": 1}[expected]
-            )
+            rank, colour = expected_colour(cell.value, column)
+            assert (cell.rank, cell.color, cell.missing) == (rank, colour, cell.value is None)
+            assert cell.points == {"red": 5, "blue": 3, "white": 1}[colour]
+    scores = {r.score for r in rows}
     for r in rows:
         assert r.score == sum(c.points for c in r.cells.values())
         assert r.rank == 1 + sum(o.score > r.score for o in rows)
-        assert r.last == (r.score == min(o.score for o in rows))
+        assert r.last == (r.score == min(scores) and len(scores) > 1)
+        assert r.zero_report == all(c.value == 0 for c in r.cells.values())
     assert [(r.rank, r.unit) for r in rows] == sorted((r.rank, r.unit) for r in rows)
 
 

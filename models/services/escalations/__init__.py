@@ -1,7 +1,8 @@
 """The monthly and quarterly runs of docs/rules.md §3 on the system of record.
 
-Monthly, for the month just ended: both colour boards; a work warning notice to each
-unit last N months running; zero reports flagged for a self-directed inspection; the
+Monthly, for the month just ended, once its returns are in or due: both colour boards;
+a work warning notice to each unit last N months running; zero reports flagged for a
+self-directed inspection; the units that have not filed (未报送) listed; the
 bulletin with the month's boards, the year-to-date boards beside them and each unit's
 composite score month by month. Quarterly, for the quarter just ended: the quarter
 boards; an interview notice to each unit in last place; each unit group's quarterly
@@ -14,7 +15,7 @@ issues nothing and lists what the first issued. If the data of the period change
 since, the rerun reports each changed value — and still issues nothing on its own.
 """
 
-from models.services.escalations.month import MONTHLY_KINDS, monthly, running_window
+from models.services.escalations.month import MONTHLY_KINDS, monthly, not_yet, running_window
 from models.services.escalations.quarter import QUARTERLY_KINDS, quarterly
 from models.services.escalations.run import RunReport, describe
 
@@ -24,6 +25,7 @@ __all__ = [
     "RunReport",
     "describe",
     "monthly",
+    "not_yet",
     "quarterly",
     "running_window",
 ]

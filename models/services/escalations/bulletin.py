@@ -1,7 +1,8 @@
 """The monthly bulletin's content (通报, docs/rules.md §3): what it says of the month — how
 many units, how many leads, how the boards score (in the policy's colours and points), who
-is last on each board, who is warned, who reported zero, whose figures disagree — and the
-boards, the year to date and the month-by-month chart it carries as annexes.
+is last on each board, who is warned, who reported zero, who has not filed (未报送), whose
+figures disagree — and the boards, the year to date and the month-by-month chart it
+carries as annexes.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _paragraphs(
     period, notices, scoring = report.period, policy.notices, policy.scoring
     label = period_label(period)
     month_boards = [by_month[name][period] for name in by_month]
-    received = sum(v.get("leads_received", 0) for b in month_boards for v in b.values.values())
+    received = sum(v.get("leads_received") or 0 for b in month_boards for v in b.values.values())
     points = scoring.points
     paragraphs = [
         f"现将{label}{notices.bulletin_scope}问题线索处置工作情况通报如下。",
@@ -61,6 +62,7 @@ def _paragraphs(
         f"共受理问题线索{received}件。各单位按单项指标排名计分："
         f"前{numeral(scoring.red_max_rank)}名为红色（计{points['red']}分），"
         f"排名最后为白色（计{points['white']}分），其余为蓝色（计{points['blue']}分）；"
+        "各单位数值相同的指标不分先后，均为蓝色；未报送月报的指标排名最后，为白色。"
         "黄色为指定单位，不影响计分。"
         f"{label}和{period_label(ytd[next(iter(ytd))].period)}综合排名情况见附件。",
     ]
@@ -76,6 +78,13 @@ def _paragraphs(
         paragraphs.append(
             "以下单位本月各项指标均为零（零报告），建议开展自主研判和自主监督检查："
             + "、".join(units[z["unit"]].name for z in report.zero_reports)
+            + "。"
+        )
+    if report.missing:
+        named = dict.fromkeys(units[m["unit"]].name for m in report.missing)
+        paragraphs.append(
+            "以下单位未按期报送本月月报（未报送），未报送的指标不计数值、排名最后："
+            + "、".join(named)
             + "。"
         )
     if report.data_checks:

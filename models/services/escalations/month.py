@@ -1,23 +1,29 @@
 """The monthly run (docs/rules.md §3), for a month just ended: both colour boards, a work
 warning (工作预警通知书) to each unit last the policy's number of months running, zero
-reports flagged for a self-directed inspection, and the bulletin (通报) with the year to
-date beside the month. Its notices say what the policy and the organisation say: the
-commission's name, the coordinating office, the working days a warned unit has to reply.
+reports flagged for a self-directed inspection, the units that have not filed (未报送)
+listed, and the bulletin (通报) with the year to date beside the month. It counts a month
+whose returns are in: once they are due (`returns_due`), or before if every unit has filed.
+Its notices say what the policy and the organisation say: the commission's name, the
+coordinating office, the working days a warned unit has to reply.
 """
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.documents import Table
 from models.documents.bulletin import period_label
 from models.domain.board import Board
+from models.domain.errors import RuleRefused
 from models.domain.escalation import monthly_decisions
 from models.domain.policy import Policy
 from models.domain.scoring import months_of
-from models.services.boards import load_many
+from models.services.access import permit
+from models.services.boards import board_data_checks, load_many
 from models.services.desk import Desk, issue_notice
 from models.services.escalations.bulletin import bulletin_content
+from models.services.escalations.returns_due import returns_due
 from models.services.escalations.run import (
     RunReport,
     last_place_notice,
@@ -27,9 +33,9 @@ from models.services.escalations.run import (
     rerun,
     units_by_code,
 )
-from models.store.indicators import data_checks
 from models.store.organisation import Unit
 from models.store.periods import previous_month
+from models.store.records import EscalationRun
 
 MONTHLY_KINDS = ("bulletin", "work_warning")
 
@@ -43,8 +49,13 @@ def running_window(period: str, running: int) -> list[str]:
 
 
 def monthly(session: Session, desk: Desk, period: str) -> RunReport:
-    """The monthly run of ``period``; a second run issues nothing and lists the first's."""
+    """The monthly run of ``period``; a second run issues nothing and lists the first's.
+    A first run is refused while the month's returns are not all in and not yet due."""
     previous = opened(session, desk, "monthly", period)
+    if previous is None:
+        due = returns_due(session, desk.policy, period, desk.today)
+        if not due.ready():
+            raise RuleRefused("returns_due", due.sentence())
     policy = desk.policy
     running = policy.escalation.work_warning_after_last_months
     window = running_window(period, running)
@@ -52,6 +63,11 @@ def monthly(session: Session, desk: Desk, period: str) -> RunReport:
     scored = load_many(session, policy, periods=window)
     values = {name: {m: scored[m][name].values for m in window} for name in names}
     report = RunReport(period, "monthly", boards=[scored[period][n] for n in names])
+    report.missing = [
+        {"board": board.name, "unit": unit, "indicators": indicators}
+        for board in report.boards
+        for unit, indicators in board.missing.items()
+    ]
     if previous is not None:
         return rerun(session, desk, report, previous, values, MONTHLY_KINDS)
     by_month, ytd, year_months = _the_year(session, policy, period, scored)
@@ -63,26 +79,40 @@ def monthly(session: Session, desk: Desk, period: str) -> RunReport:
     report.zero_reports = [
         {"board": d.board, "unit": d.unit} for d in decisions if d.document == "zero_report"
     ]
-    report.data_checks = [c.as_dict() for c in data_checks(session, [period])]
+    report.data_checks = [c.as_dict() for c in board_data_checks(session, policy, [period])]
     units = units_by_code(session)
     warned = [units[d.unit] for d in decisions if d.document == "work_warning"]
     issued = issue_notice(
         session,
         desk,
         kind="bulletin",
-        key=f"bulletin:{policy.numbering.issuer}:{period}",
+        key=f"bulletin:{desk.numbering.issuer}:{period}",
         content=bulletin_content(policy, by_month, ytd, year_months, report, warned, units),
         period=period,
         reason=f"{period_label(period)}多色榜通报",
         title=f"关于{period_label(period)}问题线索处置工作情况的通报",
     )
     report.issued.append(issued.document.id)
-    office = office_addressee(session, policy)
+    office = office_addressee(session, desk)
     for decision in (d for d in decisions if d.document == "work_warning"):
         board = by_month[decision.board]
         _work_warning(session, desk, report, units[decision.unit], board, window, office)
     record(session, desk, report, values, decisions)
     return report
+
+
+def not_yet(session: Session, desk: Desk, period: str) -> str | None:
+    """Why the scheduled daily check leaves ``period`` alone today, or None to run it: it
+    has run (a second run would only re-read the boards every day), or its returns are
+    not all in and not yet due. It reads no board and issues nothing."""
+    permit(session, desk.person, "escalation.run")
+    ran = select(EscalationRun.id).where(
+        EscalationRun.kind == "monthly", EscalationRun.period == period
+    )
+    if session.scalar(ran) is not None:
+        return f"the monthly run of {period} is done"
+    due = returns_due(session, desk.policy, period, desk.today)
+    return None if due.ready() else due.sentence()
 
 
 def _the_year(

@@ -43,7 +43,7 @@ def quarterly(session: Session, desk: Desk, period: str) -> RunReport:
     for decision in decisions:
         _interview(session, desk, report, units[decision.unit], quarter[decision.board])
     lines = _lines(quarter, {d.unit for d in decisions})
-    office = office_addressee(session, desk.policy)
+    office = office_addressee(session, desk)
     groups = session.scalars(select(UnitGroup).order_by(UnitGroup.code)).all()
     summary = [_group_report(session, desk, report, group, lines, office) for group in groups]
     last_names = "、".join(units[d.unit].name for d in decisions) or "无"
@@ -137,7 +137,7 @@ def _consolidated(
         session,
         desk,
         kind="consolidated_report",
-        key=f"consolidated_report:{policy.numbering.issuer}:{report.period}",
+        key=f"consolidated_report:{desk.numbering.issuer}:{report.period}",
         content=NoticeContent(
             addressee=policy.notices.leaders,
             paragraphs=[

@@ -21,7 +21,6 @@ from models.documents.bulletin import period_label
 from models.domain.board import Board
 from models.domain.errors import BadInput, Problem, RuleRefused
 from models.domain.escalation import Decision, Values, value_changes
-from models.domain.policy import Policy
 from models.domain.scoring import months_of
 from models.services.access import permit
 from models.services.desk import Desk, coordinating_office, issue_notice
@@ -40,6 +39,8 @@ class RunReport:
     issued: list[int] = field(default_factory=list)  # document ids
     already_issued: list[int] = field(default_factory=list)
     zero_reports: list[dict[str, str]] = field(default_factory=list)
+    # The units that have not filed (未报送): board, unit, the indicators not filed.
+    missing: list[dict[str, Any]] = field(default_factory=list)
     data_checks: list[dict[str, Any]] = field(default_factory=list)
     data_changed: list[dict[str, Any]] = field(default_factory=list)
     boards: list[Board] = field(default_factory=list)
@@ -51,6 +52,7 @@ class RunReport:
             "issued": describe(session, self.issued),
             "already_issued": describe(session, self.already_issued),
             "zero_reports": self.zero_reports,
+            "missing": self.missing,
             "data_checks": self.data_checks,
             "data_changed": self.data_changed,
         }
@@ -107,10 +109,10 @@ def units_by_code(session: Session) -> dict[str, Unit]:
     return {unit.code: unit for unit in session.scalars(select(Unit))}
 
 
-def office_addressee(session: Session, policy: Policy) -> str:
+def office_addressee(session: Session, desk: Desk) -> str:
     """The coordinating office as units are told to write to it: within the commission."""
     office = coordinating_office(session)
-    return f"{policy.notices.commission}{office}" if office else policy.numbering.issuer_name
+    return f"{desk.policy.notices.commission}{office}" if office else desk.numbering.issuer_name
 
 
 def rerun(
