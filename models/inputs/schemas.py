@@ -6,7 +6,6 @@ reported rather than silently dropped.
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -81,9 +80,9 @@ def _identifier(value: object) -> object:
 
 
 def _folded(value: object) -> object:
-    """Full-width digits and signs as their ASCII forms (NFKC), as a phone number is typed
-    on a Chinese keyboard."""
-    return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
+    """Full-width digits and signs as their ASCII forms, as a phone number is typed on a
+    Chinese keyboard (the same folding as an external id's)."""
+    return identifiers.folded(value) if isinstance(value, str) else value
 
 
 Code = Annotated[
