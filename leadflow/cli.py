@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 import traceback
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
@@ -26,6 +24,7 @@ from rich.table import Table
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from leadflow import steps
 from models import audit, documents
 from models.config.policy import default_policy, read_policy
 from models.config.settings import get_settings
@@ -61,6 +60,7 @@ from models.services import (
     returns,
     runtime,
     upgrades,
+    verifying,
 )
 from models.services.desk import Desk
 from models.services.disposal import HandledCounts, close, dispose, record_outcome
@@ -69,7 +69,7 @@ from models.services.rectification import follow_up, order_rectification, report
 from models.services.triage import decide
 from models.store import migrate
 from models.store.database import engine_for, transaction
-from models.store.lead import Lead, TriageProposal
+from models.store.lead import Lead
 from models.store.organisation import Unit
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -428,33 +428,26 @@ LeadRef = Annotated[str, typer.Argument(metavar="LEAD_ID", help="Id or external 
 Reason = Annotated[str, typer.Option("--reason", help="Why: kept in the audit trail.")]
 
 
-def _act(lead_ref: str, act: str, step: Callable[[Any, Desk, int], Any]) -> dict[str, Any]:
+def _act(lead_ref: str, act: str, step: steps.Step) -> dict[str, Any]:
     """One handling step in one transaction, then its notices rendered; what happened."""
     _engine()
-    desk = runtime.desk()
-    with _work() as session:
-        lead_id = _find_lead(session, lead_ref, act).id
-        step(session, desk, lead_id)
-    rendered = documents.render_pending(
-        _engine(), output_dir=desk.output_dir, actor=desk.actor, lead_id=lead_id
-    )
+    taken = steps.take(runtime.person(), lead_ref, act, step)
     notices = [
-        {"number": d.number, "kind": d.kind, "status": d.status, "pdf": d.path} for d in rendered
+        {"number": d.number, "kind": d.kind, "status": d.status, "pdf": d.path}
+        for d in taken.rendered
     ]
-    with transaction(_engine()) as session:
-        lead = session.get_one(Lead, lead_id)
-        result = {
-            "lead_id": lead_id,
-            "state": lead.state,
-            "version": lead.version,
-            "notices": notices,
-            "held": _held(rendered),
-        }
-    err.print(f"lead {lead_id}: now {lead.state}")
+    result = {
+        "lead_id": taken.lead_id,
+        "state": taken.state,
+        "version": taken.version,
+        "notices": notices,
+        "held": _held(taken.rendered),
+    }
+    err.print(f"lead {taken.lead_id}: now {taken.state}")
     for notice in notices:
         err.print(f"  {notice['kind']} {notice['number']}: {notice['pdf'] or notice['status']}")
-    _tell_held(rendered, str(lead_id))
-    documents.raise_if_undrawn(rendered)  # the step stands; its notice could not be drawn
+    _tell_held(taken.rendered, str(taken.lead_id))
+    documents.raise_if_undrawn(taken.rendered)  # the step stands; its notice could not be drawn
     return result
 
 
@@ -548,12 +541,8 @@ def lead_decide(
 
     # Recorded here first; the run waiting for it, if any, is then given the key alone.
     result = _act(lead_ref, "lead.decide", step)
-    with transaction(_engine()) as session:
-        proposal = session.get_one(TriageProposal, result["lead_id"])
-        waiting, key = proposal.waiting_flow_run, proposal.decision_key
-    from leadflow import prefect_runs
-
-    if key and prefect_runs.resume_waiting_run(waiting, key):
+    waiting = steps.resume_decided(result["lead_id"])
+    if waiting:
         err.print(f"lead {result['lead_id']}: the waiting intake run {waiting} resumed")
         result["resumed_flow_run"] = waiting
     if shortfalls:
@@ -782,8 +771,9 @@ def web(
     host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="The port.")] = 8000,
 ) -> None:
-    """Serve the JSON API under /api/v1 (its OpenAPI document at /api/v1/openapi.json);
-    every request acts as the person whose token it carries."""
+    """Serve the workbench (工作台) and the JSON API under /api/v1 (its OpenAPI document at
+    /api/v1/openapi.json); every request acts as the person signed in or whose token it
+    carries."""
     import uvicorn
 
     from leadflow.web import create_app
@@ -794,6 +784,7 @@ def web(
         )
     # The intake runs this process starts act as the system; requests, as their caller.
     runtime.identify_with(None)
+    err.print(f"serving the workbench at http://{host}:{port}/", markup=False)
     err.print(f"serving the JSON API at http://{host}:{port}/api/v1/", markup=False)
     uvicorn.run(create_app(), host=host, port=port, log_level="warning", server_header=False)
 
@@ -1258,13 +1249,8 @@ def reporter_refuse(
 @audit_app.command("verify")
 def audit_verify(as_json: JsonFlag = False) -> None:
     """Check the whole audit chain: exit 0 if intact, else 1 naming the first bad event."""
-    engine = _engine()
-    _permit("audit.verify")
-    started = time.perf_counter()
-    with engine.connect() as connection:
-        verdict = audit.verify(connection)
-        anchored = anchoring.check(connection)
-    seconds = time.perf_counter() - started
+    checked = verifying.check_all(_engine(), runtime.person())
+    verdict, anchored, seconds = checked.chain, checked.anchors, checked.seconds
     rate = verdict.events / seconds if seconds > 0 else 0.0
     if verdict.intact:
         err.print(
@@ -1285,11 +1271,11 @@ def audit_verify(as_json: JsonFlag = False) -> None:
             "problem": verdict.problem or anchored.problem,
             "anchors": anchored.anchors,
             "anchor": anchored.anchor,
-            "seconds": round(seconds, 3),
+            "seconds": seconds,
         },
         as_json,
     )
-    if not (verdict.intact and anchored.intact):
+    if not checked.intact:
         raise typer.Exit(1)
 
 

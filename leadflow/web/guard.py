@@ -95,7 +95,12 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
-    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    # The workbench loads its one stylesheet and nothing else: no script, inline or not.
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        b"base-uri 'none'; frame-ancestors 'none'",
+    ),
     (b"cache-control", b"no-store"),
     (b"cross-origin-resource-policy", b"same-origin"),
     (b"strict-transport-security", b"max-age=31536000"),
@@ -111,9 +116,10 @@ class BodyTooLarge(Exception):
 
 
 class Guarded:
-    """The API's outer layer: security headers on every response, a body past
-    :data:`MAX_BODY` refused (413), and an error that got past every handler answered as
-    one JSON sentence — its type logged, never its text."""
+    """The API's and the workbench's outer layer: security headers on every response, the
+    time the server took (Server-Timing: app;dur=ms), a body past :data:`MAX_BODY` refused
+    (413), and an error that got past every handler answered as one JSON sentence — its
+    type logged, never its text."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -122,7 +128,7 @@ class Guarded:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started, received = False, 0
+        started, received, began = False, 0, time.perf_counter()
 
         async def bounded_receive() -> Message:
             nonlocal received
@@ -136,7 +142,12 @@ class Guarded:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                took = b"app;dur=%.2f" % ((time.perf_counter() - began) * 1000)
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *SECURITY_HEADERS,
+                    (b"server-timing", took),
+                ]
             await send(message)
 
         try:

@@ -108,6 +108,9 @@ ACTIONS = {
     "reporter.grant": "批准查阅举报人信息",
     "reporter.refuse": "不予批准查阅举报人信息",
     "audit.export": "导出审计记录",
+    "ledger.export": "导出台账",
+    "people.sign_in": "签入工作台",
+    "people.sign_out": "签出工作台",
     "access.refused": "越权操作被拒绝",
 }
 
