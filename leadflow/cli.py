@@ -48,6 +48,7 @@ from models.services import (
     amending,
     anchoring,
     applications,
+    audit_search,
     clock,
     findings,
     identity,
@@ -770,23 +771,61 @@ def sweep(
 def web(
     host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="The port.")] = 8000,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option("--tls-cert", help="A PEM certificate (chain): serve HTTPS with it."),
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--tls-key", help="The PEM private key of --tls-cert.")
+    ] = None,
 ) -> None:
     """Serve the workbench (工作台) and the JSON API under /api/v1 (its OpenAPI document at
     /api/v1/openapi.json); every request acts as the person signed in or whose token it
-    carries."""
+    carries. With --tls-cert and --tls-key it serves HTTPS, and the session cookie is sent
+    only over it (Secure)."""
     import uvicorn
 
     from leadflow.web import create_app
 
+    tls = _tls_files(tls_cert, tls_key)
     if not migrate.is_current(_engine(initialised=False)):
         raise LeadFlowError(
             "the database has no LeadFlow schema, or an old one: run `leadflow init`"
         )
     # The intake runs this process starts act as the system; requests, as their caller.
     runtime.identify_with(None)
-    err.print(f"serving the workbench at http://{host}:{port}/", markup=False)
-    err.print(f"serving the JSON API at http://{host}:{port}/api/v1/", markup=False)
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning", server_header=False)
+    scheme = "https" if tls else "http"
+    err.print(f"serving the workbench at {scheme}://{host}:{port}/", markup=False)
+    err.print(f"serving the JSON API at {scheme}://{host}:{port}/api/v1/", markup=False)
+    uvicorn.run(
+        create_app(),
+        host=host,
+        port=port,
+        log_level="warning",
+        server_header=False,
+        ssl_certfile=str(tls[0]) if tls else None,
+        ssl_keyfile=str(tls[1]) if tls else None,
+    )
+
+
+def _tls_files(cert: Path | None, key: Path | None) -> tuple[Path, Path] | None:
+    """Both TLS files, readable, or neither: half a TLS setting is refused, not ignored."""
+    if cert is None and key is None:
+        return None
+    problems = [
+        Problem(option, "needed with the other TLS option")
+        for option, given in (("--tls-cert", cert), ("--tls-key", key))
+        if given is None
+    ]
+    problems += [
+        Problem(option, "no such file")
+        for option, given in (("--tls-cert", cert), ("--tls-key", key))
+        if given is not None and not given.is_file()
+    ]
+    if problems:
+        raise BadInput(problems)
+    assert cert is not None and key is not None
+    return cert, key
 
 
 @app.command()
@@ -1178,21 +1217,9 @@ def _audit_line(event: dict[str, Any]) -> str:
 def audit_export(lead_ref: LeadRef, as_json: JsonFlag = False) -> None:
     """The lead's full audit record as a PDF: events, documents, whether the chain holds."""
     _engine()
-    desk = runtime.desk()
-    with _work() as session:
-        lead = _find_lead(session, lead_ref, "audit.export")
-        path, sha256 = audit_record.export(
-            session,
-            lead,
-            numbering=desk.numbering,
-            output_dir=desk.output_dir,
-            actor=desk.actor,
-            on=desk.today,
-            anchored=anchoring.check(session.connection()),
-            latest=anchoring.latest(),
-        )
-    err.print(f"audit record of lead {lead.id}: {path}")
-    _emit({"lead_id": lead.id, "pdf": str(path), "sha256": sha256}, as_json)
+    lead_id, path, sha256 = audit_search.export_record(runtime.person(), lead_ref)
+    err.print(f"audit record of lead {lead_id}: {path}")
+    _emit({"lead_id": lead_id, "pdf": str(path), "sha256": sha256}, as_json)
 
 
 @lead_app.command("reporter")

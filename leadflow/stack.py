@@ -82,7 +82,7 @@ class Stack:
     ready: bool
     started_at: str
     children: tuple[Child, ...]
-    web_url: str = ""  # LeadFlow's own JSON API, `leadflow web`
+    web_url: str = ""  # `leadflow web`: the workbench, and the JSON API under /api/v1
 
     @property
     def ui_url(self) -> str:
@@ -595,8 +595,8 @@ def _check_database() -> None:
 def _report_up(stack: Stack, seconds: float, as_json: bool) -> None:
     _echo(
         f"the local stack runs for {stack.home} (up in {seconds:.1f} s): "
-        f"Prefect UI {stack.ui_url}, API {stack.api_url}; LeadFlow's JSON API "
-        f"{stack.web_url}/api/v1/; logs in {stack.logs}"
+        f"Prefect UI {stack.ui_url}, API {stack.api_url}; the workbench {stack.web_url}/, "
+        f"LeadFlow's JSON API {stack.web_url}/api/v1/; logs in {stack.logs}"
     )
     chosen = os.environ.get("PREFECT_API_URL")
     if chosen:
@@ -681,7 +681,7 @@ def status(as_json: JsonFlag = False) -> None:
     _echo(
         f"the local stack {state} for {where} (supervisor pid {stack.supervisor_pid}, "
         f"since {stack.started_at}): Prefect UI {stack.ui_url}, API {stack.api_url}, "
-        f"LeadFlow's JSON API {stack.web_url}/api/v1/"
+        f"the workbench {stack.web_url}/, LeadFlow's JSON API {stack.web_url}/api/v1/"
     )
     for child in doc["children"]:
         state = "alive" if child["alive"] else "down" if child["pid"] else "restarting"

@@ -8,7 +8,14 @@ the domain, the store and the audit trail, never the services.
 
 from models.documents.content import TEMPLATES, TITLES, NoticeContent, Table, chinese_date
 from models.documents.glyphs import MissingGlyphs
-from models.documents.holding import HELD, held_fields, hold_message, names_reporter, release
+from models.documents.holding import (
+    HELD,
+    held_fields,
+    hold_message,
+    names_reporter,
+    release,
+    screen_of,
+)
 from models.documents.issuing import Allocated, Issued, Request, issue, issue_many
 from models.documents.pdf_files import (
     FileProblem,
@@ -46,6 +53,7 @@ __all__ = [
     "render",
     "render_each",
     "render_pending",
+    "screen_of",
     "undrawn",
     "verify_files",
 ]

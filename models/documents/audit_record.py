@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -174,6 +174,8 @@ def _value(path: str, value: Any, names: dict[str, str], kinds: dict[str, str]) 
     key = path.rsplit(".", 1)[-1]
     if isinstance(value, bool):
         return "是" if value else "否"
+    if key == "path" and isinstance(value, str):  # a document's file: its name, not the server's
+        return Path(value).name
     if isinstance(value, dict) and "due" in value:  # a deadline: its day and length
         days = f"，{value['working_days']}个工作日" if value.get("working_days") else ""
         return f"{value['due']}{days}{'，暂定' if value.get('provisional') else ''}"
@@ -270,6 +272,12 @@ def event_line(event: audit.AuditEvent, names: dict[str, str]) -> EventLine:
     )
 
 
+def event_lines(session: Session, events: Sequence[audit.AuditEvent]) -> list[EventLine]:
+    """The timeline's rows (the record's, a lead's page's), its units and people named."""
+    names = org_names(session, set().union(*(_codes(json.loads(e.data)) for e in events)))
+    return [event_line(e, names) for e in events]
+
+
 def reason_text(action: str, reason: str, data: dict[str, Any]) -> str:
     """An event's reason as a person reads it: a receipt recorded before reasons were
     written in Chinese (受理: public_report via letter) reads in Chinese; every other
@@ -305,7 +313,6 @@ def content(
     docs = session.scalars(
         select(Document).where(Document.lead_id == lead.id).order_by(Document.id)
     ).all()
-    names = org_names(session, set().union(*(_codes(json.loads(e.data)) for e in events)))
     chain = (
         f"审计链完整：全部{verdict.events}条事件逐条核验通过。"
         if verdict.intact
@@ -320,7 +327,7 @@ def content(
             chain,
             _anchored(anchored, latest),
         ],
-        events=[event_line(e, names) for e in events],
+        events=event_lines(session, events),
         documents=[
             DocumentLine(
                 number=d.number,

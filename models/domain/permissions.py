@@ -153,6 +153,7 @@ ACTS: dict[str, Act] = {
             "leadflow lead reporter",
             "POST /api/v1/leads/{id}/reporter",
             "POST /leads/{id}/reporter",
+            "POST /reporter/read",
         ),
         _act(
             "reporter.request",

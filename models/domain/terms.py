@@ -112,6 +112,21 @@ ACTIONS = {
     "people.sign_in": "签入工作台",
     "people.sign_out": "签出工作台",
     "access.refused": "越权操作被拒绝",
+    # The acts outside a lead's handling, named for the review of the whole trail.
+    "lead.apply": "协作申请",
+    "audit.verify": "核验审计链",
+    "escalation.monthly": "月度多色榜通报",
+    "escalation.quarterly": "季度约谈与报告",
+    "escalation.zero_report": "零报告提示",
+    "escalation.monthly.data_changed": "月度数据变动",
+    "escalation.quarterly.data_changed": "季度数据变动",
+    "interview.held": "记录约谈情况",
+    "returns.import": "导入月度报表",
+    "policy.install": "载入政策",
+    "org.load": "载入组织架构",
+    "people.add": "添加人员",
+    "people.token": "发放令牌",
+    "people.revoke": "停用人员",
 }
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterator
-
-import openpyxl
-from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from typing import TYPE_CHECKING
 
 from models.domain.errors import BadInput, Problem
 from models.inputs.files import MAX_FILE_BYTES
+
+if TYPE_CHECKING:  # openpyxl is imported when a workbook is read: every command would pay it
+    from openpyxl.workbook.workbook import Workbook
 
 ZIP_MAGIC = b"PK\x03\x04"  # an .xlsx (and any zip archive)
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an Excel 97-2003 .xls, among others
@@ -34,6 +34,8 @@ def sheet_records(source: str, raw: bytes) -> Iterator[tuple[int, list[object]] 
     book = _open(source, raw)
     number = 0
     try:
+        from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
         sheet = book.worksheets[0] if book.worksheets else None
         if not isinstance(sheet, ReadOnlyWorksheet):
             yield Problem(source, "the workbook has no worksheet")
@@ -63,6 +65,8 @@ def _open(source: str, raw: bytes) -> Workbook:
     if unpacked > MAX_UNPACKED_BYTES:
         reason = f"unpacks to {unpacked} bytes; the limit is {MAX_UNPACKED_BYTES}"
         raise BadInput([Problem(source, reason)])
+    import openpyxl
+
     try:
         return openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except Exception:  # a zip that is no workbook, or a damaged one

@@ -48,6 +48,8 @@ class Lead(Base):
     # from this index alone, a national year is grouped without a sort.
     __table_args__ = (
         Index("ix_leads_unit_received_closed", "lead_unit_id", "received_at", "closed_at"),
+        # The ledger filtered by state reads that state's leads in time order, however few.
+        Index("ix_leads_state_received", "state", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,12 +68,13 @@ class Lead(Base):
     subject_rank: Mapped[str] = mapped_column(String(16))
     entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), index=True)
 
-    state: Mapped[State] = mapped_column(StateType(), index=True)
+    state: Mapped[State] = mapped_column(StateType())
     # Optimistic concurrency: every move is UPDATE ... WHERE version = expected.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     handling_mode: Mapped[str | None] = mapped_column(String(16))
-    jurisdiction_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    # Indexed: a unit's readers see the leads it has jurisdiction over (access.readable).
+    jurisdiction_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     # Set by the move into `closed` (办结): the boards count closures by month from it.
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
@@ -129,7 +132,8 @@ class Assignment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    # Indexed: a unit's readers see the leads assigned to it (access.readable).
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -168,6 +172,9 @@ class Rectification(Base):
     """整改: a notice with a deadline, the entity's report, the follow-up check, striking off."""
 
     __tablename__ = "rectifications"
+    # The open rectifications (struck_off_at NULL) by deadline: the ledger's order by
+    # deadline and its overdue filter read them alone.
+    __table_args__ = (Index("ix_rectifications_open_deadline", "struck_off_at", "deadline"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
@@ -191,7 +198,8 @@ class TriageProposal(Base):
 
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), primary_key=True)
     level: Mapped[str] = mapped_column(String(16))
-    jurisdiction_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    # Indexed: a unit's readers see the leads proposed to it (access.readable).
+    jurisdiction_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     proposed_mode: Mapped[str] = mapped_column(String(16))
     reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -12,7 +12,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
+
+from tests.e2e.workbench_client import form_token
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -204,3 +207,63 @@ def _names(process: Path, needle: bytes) -> bool:
         return any(needle in (process / f).read_bytes() for f in ("cmdline", "environ"))
     except OSError:
         return False
+
+
+# The roles `./run demo` makes an account for, as its table prints them.
+DEMO_ROLES = {"admin", "case_manager", "officer", "leader", "custodian", "auditor"}
+
+
+@pytest.mark.slow
+def test_the_demo_ends_with_the_workbench_up(tmp_path: Path) -> None:
+    """`./run demo` ends with the local stack running: the workbench's address it prints
+    answers, each account of the table it prints signs in with the password it prints,
+    the officer sees the demo's lead, and the stop command it prints leaves no process."""
+    if not (VENV / "bin" / "activate").is_file():
+        pytest.skip(f"no venv at {VENV}: the README's setup command (./run demo) makes it")
+    demo = tmp_path / "demo"
+    env = {k: v for k, v in _environment(tmp_path).items() if k != "LEADFLOW_DATABASE_URL"}
+    said = ""
+    try:
+        done = subprocess.run(
+            ["bash", str(ROOT / "run"), "demo"],
+            cwd=ROOT,
+            env=env | {"DEMO_DIR": str(demo)},
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        said = done.stderr
+        assert done.returncode == 0, f"./run demo: exit {done.returncode}\n{said[-4000:]}"
+        address = re.search(
+            r"^  the workbench \(工作台\): +(http://127\.0\.0\.1:\d+)/$", said, re.M
+        )
+        password = re.search(r"each with the password (\S+):$", said, re.M)
+        roles = "|".join(DEMO_ROLES)
+        accounts = dict(re.findall(rf"^  (\w+) +\w+ +({roles}) +\S+$", said, re.M))
+        assert address and password, said[-3000:]
+        assert set(accounts.values()) == DEMO_ROLES, accounts
+        _each_account_signs_in(address.group(1), password.group(1), list(accounts))
+    finally:
+        stop = re.search(r"^  (LEADFLOW_HOME=\S+ \S+/leadflow down)$", said, re.M)
+        command = stop.group(1) if stop else f"LEADFLOW_HOME={demo}/home {VENV}/bin/leadflow down"
+        subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, timeout=300)
+    left = [p for p in Path("/proc").glob("[0-9]*") if _names(p, str(demo / "home").encode())]
+    assert not left, f"processes of the demo's stack left behind: {left}"
+    assert stop, "the demo does not say how to stop its stack"
+
+
+def _each_account_signs_in(address: str, password: str, usernames: list[str]) -> None:
+    with httpx.Client(base_url=address, timeout=30) as client:
+        assert client.get("/login").status_code == 200
+        for username in usernames:
+            client.cookies.clear()
+            page = client.get("/login")
+            answer = client.post(
+                "/login",
+                data={"csrf": form_token(page.text), "username": username, "password": password},
+            )
+            assert answer.status_code == 303, f"{username} did not sign in: {answer.status_code}"
+            assert "leadflow_session" in client.cookies
+            if username == "officer":
+                ledger = client.get("/leads")
+                assert ledger.status_code == 200 and "KM-2026-000102" in ledger.text

@@ -3,7 +3,9 @@ reads it (roles, a unit's roles in their units only) answers as the page says.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,3 +109,28 @@ def test_every_api_route_is_in_the_table() -> None:
         for method in operations
     }
     assert routes and routes <= named, sorted(routes - named)
+
+
+def _routes(routes: list[Any]) -> Iterator[tuple[str, str]]:
+    """Each (method, path) of ``routes``, through the routers included in them."""
+    for route in routes:
+        included = getattr(route, "include_context", None)
+        if included is not None:
+            yield from _routes(included.included_router.routes)
+        else:
+            yield from ((method, route.path) for method in getattr(route, "methods", ()))
+
+
+def test_every_workbench_route_is_in_the_table() -> None:
+    from leadflow.web import workbench
+
+    named = {w for act in ACTS.values() for w in act.where}
+    # Signing in and out and the stylesheet touch no lead, board or record.
+    outside = {"GET /", "GET /login", "POST /login", "POST /logout", "GET /static/workbench.css"}
+    routes = {
+        f"{method} {path.replace('{lead}', '{id}')}"
+        for method, path in _routes(workbench.router.routes)
+        if method != "HEAD"
+    }
+    assert "GET /leads" in routes and outside <= routes
+    assert routes - outside <= named, sorted(routes - outside - named)

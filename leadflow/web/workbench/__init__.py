@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from leadflow.web.workbench import ledger, signin
+from leadflow.web.workbench import audit, boards, desk, lead, ledger, reporter, signin
 
 router = APIRouter(include_in_schema=False)
-for part in (signin, ledger):
+for part in (signin, ledger, lead, desk, boards, audit, reporter):
     router.include_router(part.router)

@@ -42,7 +42,10 @@ def home(request: Request) -> Response:
     if viewer is None:
         return RedirectResponse("/login", status_code=303)
     pages = navigation(viewer)
-    return RedirectResponse(pages[0][0] if pages else "/login", status_code=303)
+    if pages:
+        return RedirectResponse(pages[0][0], status_code=303)
+    # An administrator's work (people, the organisation, the policy) is on the command line.
+    return page(request, "no_pages.html.j2", viewer, title="工作台")
 
 
 def _signin_page(
