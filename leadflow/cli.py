@@ -1278,6 +1278,8 @@ def audit_verify(as_json: JsonFlag = False) -> None:
     """Check the whole audit chain: exit 0 if intact, else 1 naming the first bad event."""
     checked = verifying.check_all(_engine(), runtime.person())
     verdict, anchored, seconds = checked.chain, checked.anchors, checked.seconds
+    if not checked.recorded:
+        err.print("the check could not be recorded: the database refused the write")
     rate = verdict.events / seconds if seconds > 0 else 0.0
     if verdict.intact:
         err.print(

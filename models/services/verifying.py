@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from models import audit
@@ -29,6 +30,7 @@ class Checked:
     chain: audit.Verdict
     anchors: AnchorVerdict
     seconds: float
+    recorded: bool  # the check is on the trail (not where the database refuses writes)
 
     @property
     def intact(self) -> bool:
@@ -61,23 +63,34 @@ def check_all(engine: Engine, by: Person) -> Checked:
     with engine.connect() as connection:
         verdict = audit.verify(connection)
         anchored = anchoring.check(connection)
-    checked = Checked(verdict, anchored, round(time.perf_counter() - started, 3))
-    with transaction(engine) as session:
-        audit.record(
-            session,
-            audit.EventDraft(
-                actor=by.actor,
-                action=CHECKED,
-                reason="核验审计链：完整" if checked.intact else "核验审计链：发现问题",
-                data={
-                    "intact": checked.intact,
-                    "events": verdict.events,
-                    "first_bad_event": checked.first_bad_event,
-                    "anchors": anchored.anchors,
-                },
-            ),
-        )
-    return checked
+    seconds = round(time.perf_counter() - started, 3)
+    return Checked(verdict, anchored, seconds, recorded=_record(engine, by, verdict, anchored))
+
+
+def _record(engine: Engine, by: Person, chain: audit.Verdict, anchors: AnchorVerdict) -> bool:
+    """The check on the trail; False where the database refuses the write (a read-only
+    copy under review): the verdict stands without it."""
+    intact = chain.intact and anchors.intact
+    first_bad = chain.seq if chain.seq is not None else anchors.first_bad_event
+    try:
+        with transaction(engine) as session:
+            audit.record(
+                session,
+                audit.EventDraft(
+                    actor=by.actor,
+                    action=CHECKED,
+                    reason="核验审计链：完整" if intact else "核验审计链：发现问题",
+                    data={
+                        "intact": intact,
+                        "events": chain.events,
+                        "first_bad_event": first_bad,
+                        "anchors": anchors.anchors,
+                    },
+                ),
+            )
+    except SQLAlchemyError:
+        return False
+    return True
 
 
 def last_check(session: Session) -> LastCheck | None:
