@@ -167,6 +167,52 @@ class FileProblem:
     problem: str
 
 
+@dataclass(frozen=True)
+class CheckedFile:
+    """An issued document's file, read once and checked against its audit event: ``pdf``
+    is exactly the bytes that were hashed, or None with ``problem`` — ``record`` (the
+    documents table disagrees with the trail), ``missing`` or ``changed``."""
+
+    pdf: bytes | None
+    problem: str | None
+    recorded: str | None
+    found: str | None = None
+
+
+def recorded_sha256(session: Session, number: str) -> str | None:
+    """The checksum the latest ``document.issue`` event of ``number`` recorded."""
+    quoted = f'"number":{json.dumps(number, ensure_ascii=False)}'
+    found = None
+    for data in session.scalars(
+        select(audit.AuditEvent.data)
+        .where(
+            audit.AuditEvent.action == "document.issue",
+            audit.AuditEvent.data.contains(quoted, autoescape=True),
+        )
+        .order_by(audit.AuditEvent.seq)
+    ):
+        details = json.loads(data)
+        if details.get("number") == number:
+            found = details.get("sha256")
+    return found
+
+
+def read_checked(session: Session, document: Document) -> CheckedFile:
+    """The document's file as the trail recorded it — the hash-chained trail, not the
+    documents table, which could be edited along with the file."""
+    recorded = recorded_sha256(session, document.number)
+    if recorded is None or recorded != document.sha256:
+        return CheckedFile(None, "record", recorded)
+    path = Path(document.path or "")
+    if not path.is_file():
+        return CheckedFile(None, "missing", recorded)
+    pdf = path.read_bytes()
+    found = hashlib.sha256(pdf).hexdigest()
+    if found != recorded:
+        return CheckedFile(None, "changed", recorded, found)
+    return CheckedFile(pdf, None, recorded, found)
+
+
 def verify_files(session: Session) -> tuple[int, list[FileProblem]]:
     """Re-check every issued document's file against the checksum its ``document.issue``
     audit event recorded — the hash-chained trail, not the documents table, which could be

@@ -6,16 +6,13 @@ bulletin (通报) file — served only while it matches the checksum the audit t
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import audit, documents
+from models import documents
 from models.documents.audit_record import DOCUMENT_STATUSES
 from models.domain.board import Board
 from models.domain.errors import BadInput, Problem
@@ -179,7 +176,7 @@ def _zero_reports(session: Session, month: str, name: str) -> list[str]:
 
 @dataclass(frozen=True)
 class BulletinFile:
-    path: Path | None
+    pdf: bytes | None  # exactly the bytes checked against the trail
     problem: str | None  # why it is not served, in Chinese
 
 
@@ -195,28 +192,9 @@ def bulletin_file(session: Session, person: Person, period: str) -> BulletinFile
     )
     if document is None or not document.path:
         return BulletinFile(None, "该月的通报尚未印发。")
-    recorded = _recorded_sha256(session, document.number)
-    file = Path(document.path)
-    if not file.is_file():
+    checked = documents.read_checked(session, document)
+    if checked.problem == "missing":
         return BulletinFile(None, "通报文件已不在存放位置，请联系案管核查。")
-    if recorded is None or hashlib.sha256(file.read_bytes()).hexdigest() != recorded:
+    if checked.problem is not None:
         return BulletinFile(None, "通报文件与审计记录中的校验值不符，已拒绝提供并需核查。")
-    return BulletinFile(file, None)
-
-
-def _recorded_sha256(session: Session, number: str) -> str | None:
-    """The checksum the latest ``document.issue`` event of ``number`` recorded."""
-    quoted = f'"number":{json.dumps(number, ensure_ascii=False)}'
-    found = None
-    for data in session.scalars(
-        select(audit.AuditEvent.data)
-        .where(
-            audit.AuditEvent.action == "document.issue",
-            audit.AuditEvent.data.contains(quoted, autoescape=True),
-        )
-        .order_by(audit.AuditEvent.seq)
-    ):
-        details = json.loads(data)
-        if details.get("number") == number:
-            found = details.get("sha256")
-    return found
+    return BulletinFile(checked.pdf, None)

@@ -8,11 +8,9 @@ checksum its audit event recorded.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -319,7 +317,7 @@ def document_file(session: Session, person: Person, ref: str, number: str) -> Do
         raise NotFound(f"lead {lead.id} has no document '{number}'")
     pdf, refused = None, _unissued(document)
     if refused is None:
-        pdf, refused = _checked_file(session, lead.id, document)
+        pdf, refused = _checked_file(session, document)
     return DocumentFile(
         document.number, document.kind, document.year, document.serial, lead.external_id,
         pdf, refused,
@@ -333,35 +331,17 @@ def _unissued(document: Document) -> str | None:
     return f"文书{document.number}的状态为“{status}”，没有可提供的文件。"
 
 
-def _checked_file(
-    session: Session, lead_id: int, document: Document
-) -> tuple[bytes | None, str | None]:
+def _checked_file(session: Session, document: Document) -> tuple[bytes | None, str | None]:
     """The file's bytes, read once and checked: what is served is what was hashed."""
-    recorded = _recorded_sha256(session, lead_id, document.number)
-    if recorded is None or recorded != document.sha256:
-        return None, f"文书{document.number}的登记与审计记录不符，未予提供。"
-    path = Path(document.path or "")
-    if not path.is_file():
-        return None, f"文书{document.number}的文件缺失，未予提供。"
-    pdf = path.read_bytes()
-    found = hashlib.sha256(pdf).hexdigest()
-    if found != recorded:
+    checked = documents.read_checked(session, document)
+    number = document.number
+    if checked.problem == "record":
+        return None, f"文书{number}的登记与审计记录不符，未予提供。"
+    if checked.problem == "missing":
+        return None, f"文书{number}的文件缺失，未予提供。"
+    if checked.problem == "changed":
         return None, (
-            f"文书{document.number}的文件已被改动：其SHA-256校验值{found}"
-            f"与审计记录中的{recorded}不符，未予提供。"
+            f"文书{number}的文件已被改动：其SHA-256校验值{checked.found}"
+            f"与审计记录中的{checked.recorded}不符，未予提供。"
         )
-    return pdf, None
-
-
-def _recorded_sha256(session: Session, lead_id: int, number: str) -> str | None:
-    """The checksum the document's latest ``document.issue`` event recorded."""
-    recorded = None
-    for data in session.scalars(
-        select(audit.AuditEvent.data)
-        .where(audit.AuditEvent.lead_id == lead_id, audit.AuditEvent.action == "document.issue")
-        .order_by(audit.AuditEvent.seq)
-    ):
-        details = json.loads(data)
-        if details.get("number") == number:
-            recorded = details.get("sha256")
-    return recorded
+    return checked.pdf, None

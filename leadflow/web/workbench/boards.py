@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from leadflow.web.workbench.render import page
 from leadflow.web.workbench.sessions import Signed
@@ -55,7 +55,7 @@ def bulletin_pdf(
 ) -> Response:
     with runtime.work() as session:
         found = board_view.bulletin_file(session, signed.person, period)
-    if found.path is None:
+    if found.pdf is None:
         return page(
             request,
             "error.html.j2",
@@ -66,9 +66,8 @@ def bulletin_pdf(
             problems=[],
             back=f"/boards?period={period}",
         )
-    return FileResponse(
-        found.path,
+    return Response(
+        found.pdf,
         media_type="application/pdf",
-        filename=f"bulletin-{period}.pdf",
-        content_disposition_type="inline",
+        headers={"Content-Disposition": f'inline; filename="bulletin-{period}.pdf"'},
     )
